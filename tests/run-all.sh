@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# tests/run-all.sh: the one command that runs every test of wsgi-fcgi.
+#
+#   bash tests/run-all.sh
+#
+# What it does, in order:
+#   1. as root, installs the Debian packages the build and the tests need
+#      (apt-get is idempotent; nothing happens when they are all present);
+#   2. autoreconf -fi in the source tree;
+#   3. build/normal: configure --enable-werror, make check, then make distcheck
+#      (counted as one test);
+#   4. build/sanitizers: configure --enable-sanitizers --enable-werror,
+#      make check under AddressSanitizer and UndefinedBehaviorSanitizer;
+#   5. prints, for each build, the automake and Check summaries and the tail of
+#      the log of every failed test, then one line "N passed, N failed" (plus
+#      ", N skipped" when some were skipped) summed over both builds.
+#
+# A failure in one build does not stop the other.  The exit status is non-zero
+# when anything failed or when no test ran at all.
+#
+# Environment: JOBS (parallel make jobs, default 2), SKIP_APT=1 (never call
+# apt-get), SKIP_DISTCHECK=1, SKIP_SANITIZERS=1 (quicker local runs).
+
+set -u -o pipefail
+
+PACKAGES="build-essential autoconf automake autoconf-archive pkg-config \
+libfcgi-dev libfcgi-bin python3-dev check nginx spawn-fcgi curl valgrind \
+python3-flask python3-django python3-bottle lighttpd procps iproute2 \
+ca-certificates systemd"
+
+JOBS=${JOBS:-2}
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# ---- 1. packages -------------------------------------------------------------
+install_packages() {
+    [ "$(id -u)" = 0 ] || return 0
+    [ "${SKIP_APT:-0}" = 1 ] && return 0
+    command -v apt-get >/dev/null 2>&1 || return 0
+    local missing="" p
+    for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    say "installing packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    # shellcheck disable=SC2086
+    apt-get update </dev/null &&
+        apt-get install -y --no-install-recommends $PACKAGES </dev/null ||
+        echo "run-all.sh: warning: apt-get failed; continuing with what is installed" >&2
+}
+
+# ---- bookkeeping -----------------------------------------------------------------
+TOTAL_PASS=0
+TOTAL_FAIL=0
+TOTAL_SKIP=0
+TOTAL_RAN=0     # tests the automake harness ran (TOTAL lines)
+SUMMARY=""      # text printed at the end
+
+add_summary() { SUMMARY="$SUMMARY$*"$'\n'; }
+
+# Value of "# NAME: n" in an automake test-suite.log (0 when absent).
+suite_count() {
+    local n
+    n=$(sed -n "s/^# $1: *\([0-9][0-9]*\).*/\1/p" "$2" 2>/dev/null | head -n 1)
+    echo "${n:-0}"
+}
+
+# summarize NAME BUILDDIR STEP_STATUS
+#   STEP_STATUS is "ok" or the step that failed before the test suite could run.
+summarize() {
+    local name=$1 dir=$2 status=$3 log="$2/test-suite.log"
+    add_summary "---- $name build ($dir)"
+    if [ ! -f "$log" ]; then
+        add_summary "  no test-suite.log: $status failed (see $dir/$status.out)"
+        if [ -f "$dir/$status.out" ]; then
+            add_summary "$(tail -n 30 "$dir/$status.out" | sed 's/^/    | /')"
+        fi
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+        return
+    fi
+    local total pass skip xfail fail xpass error
+    total=$(suite_count TOTAL "$log"); pass=$(suite_count PASS "$log")
+    skip=$(suite_count SKIP "$log");   xfail=$(suite_count XFAIL "$log")
+    fail=$(suite_count FAIL "$log");   xpass=$(suite_count XPASS "$log")
+    error=$(suite_count ERROR "$log")
+    add_summary "$(grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$log" | sed 's/^/  /')"
+    if [ -f "$dir/tests/check_wsgi_fcgi.log" ]; then
+        add_summary "  Check: $(grep -E '^[0-9]+%: Checks: ' "$dir/tests/check_wsgi_fcgi.log" | tr '\n' ' ')"
+    fi
+    TOTAL_PASS=$((TOTAL_PASS + pass + xfail))
+    TOTAL_FAIL=$((TOTAL_FAIL + fail + error + xpass))
+    TOTAL_SKIP=$((TOTAL_SKIP + skip))
+    TOTAL_RAN=$((TOTAL_RAN + total))
+    if [ "$total" = 0 ]; then
+        add_summary "  no tests ran in this build"
+    fi
+    if [ "$status" != ok ] && [ $((fail + error + xpass)) = 0 ]; then
+        # make check failed although no test did (e.g. a check program did not build).
+        add_summary "  $status failed without a failed test (see $dir/$status.out)"
+        add_summary "$(tail -n 30 "$dir/$status.out" | sed 's/^/    | /')"
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    fi
+    local trs t
+    while IFS= read -r trs; do
+        if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+            t=${trs%.trs}
+            add_summary "  FAILED: ${t#"$dir"/} ($(sed -n 's/^:test-result: //p' "$trs" | sort -u | tr '\n' ' '))"
+            if [ -f "$t.log" ]; then
+                add_summary "$(tail -n 40 "$t.log" | sed 's/^/    | /')"
+            fi
+        elif grep -q '^:test-result: SKIP' "$trs"; then
+            t=${trs%.trs}
+            add_summary "  skipped: ${t#"$dir"/}"
+        fi
+    done < <(find "$dir" -name '*.trs' -not -path '*/_build/*' | sort)
+}
+
+# build NAME CONFIGURE_FLAGS... ; runs configure, make and make check.
+# Sets BUILD_STATUS to "ok" or the name of the failed step.
+build() {
+    local name=$1; shift
+    local dir="$ROOT/build/$name"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    BUILD_STATUS=ok
+    say "$name: configure $*"
+    if ! (cd "$dir" && "$ROOT/configure" "$@") >"$dir/configure.out" 2>&1; then
+        tail -n 30 "$dir/configure.out"
+        BUILD_STATUS=configure
+        return
+    fi
+    say "$name: make"
+    if ! (cd "$dir" && make -j"$JOBS") 2>&1 | tee "$dir/make.out"; then
+        BUILD_STATUS="make"
+        return
+    fi
+    say "$name: make check"
+    if ! (cd "$dir" && make -j"$JOBS" check) 2>&1 | tee "$dir/check.out"; then
+        BUILD_STATUS=check
+    fi
+}
+
+START=$(date +%s)
+
+install_packages
+
+say "autoreconf -fi"
+if ! autoreconf -fi; then
+    echo "run-all.sh: autoreconf failed" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# ---- 3. normal build + distcheck ---------------------------------------------------
+build normal --enable-werror
+summarize normal "$ROOT/build/normal" "$BUILD_STATUS"
+
+if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+    if [ -f "$ROOT/build/normal/Makefile" ]; then
+        say "normal: make distcheck"
+        if (cd "$ROOT/build/normal" && make -j"$JOBS" distcheck) >"$ROOT/build/normal/distcheck.out" 2>&1; then
+            add_summary "  distcheck: PASS"
+            TOTAL_PASS=$((TOTAL_PASS + 1))
+        else
+            add_summary "  distcheck: FAIL (see build/normal/distcheck.out)"
+            add_summary "$(tail -n 40 "$ROOT/build/normal/distcheck.out" | sed 's/^/    | /')"
+            TOTAL_FAIL=$((TOTAL_FAIL + 1))
+        fi
+        tail -n 8 "$ROOT/build/normal/distcheck.out"
+    else
+        add_summary "  distcheck: FAIL (no configured build)"
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    fi
+fi
+
+# ---- 4. sanitizer build ----------------------------------------------------------
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+    # Leak detection stays on; tests/lsan.supp lists the allocations that
+    # libpython keeps until process exit (see the comment in that file).
+    export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    build sanitizers --enable-sanitizers --enable-werror
+    summarize sanitizers "$ROOT/build/sanitizers" "$BUILD_STATUS"
+fi
+
+# ---- 5. summary --------------------------------------------------------------------
+END=$(date +%s)
+say "summary ($((END - START)) s)"
+printf '%s' "$SUMMARY"
+echo
+RESULT="$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_SKIP" -gt 0 ] && RESULT="$RESULT, $TOTAL_SKIP skipped"
+echo "$RESULT"
+
+if [ "$TOTAL_RAN" -eq 0 ]; then
+    echo "run-all.sh: no test ran" >&2
+    exit 1
+fi
+if [ "$TOTAL_FAIL" -gt 0 ]; then
+    exit 1
+fi
+exit 0
