@@ -1,0 +1,90 @@
+/*
+ * config.h - the command line, parsed and validated completely, with no side
+ * effects (nothing is opened, bound or imported here).
+ *
+ * Error convention: functions return 0 on success and -1 on failure, having
+ * written one human-readable line (without a trailing newline) into the
+ * caller's err buffer.
+ */
+#ifndef WF_CONFIG_H
+#define WF_CONFIG_H
+
+#include <stddef.h>
+
+enum wf_addr_kind { WF_ADDR_NONE = 0, WF_ADDR_UNIX, WF_ADDR_TCP };
+
+/* A listening address as written with -s. */
+struct wf_addr {
+    enum wf_addr_kind kind;
+    char path[108];   /* WF_ADDR_UNIX: the socket path (sun_path size) */
+    char host[256];   /* WF_ADDR_TCP: host name or literal; "" = any IPv4 */
+    char port[6];     /* WF_ADDR_TCP: decimal port, 1..65535 */
+};
+
+/* The APP argument split into its parts. */
+struct wf_app_spec {
+    char *target;     /* file path or dotted module name (owned) */
+    int is_file;      /* target is a .py file path */
+    char *name;       /* attribute path (owned); dotted names allowed */
+    int factory;      /* NAME was written as NAME(): call it once */
+};
+
+struct wf_config {
+    const char *app_arg;          /* APP as given (borrowed from argv) */
+    struct wf_app_spec app;
+
+    const char *socket_arg;       /* -s as given, or NULL */
+    struct wf_addr addr;
+    unsigned socket_mode;         /* default 0660 */
+    int socket_mode_set;
+    const char *socket_owner;     /* USER[:GROUP] or NULL */
+    int fd;                       /* --fd N, or -1 */
+    unsigned backlog;             /* default 1024 */
+
+    int cgi;                      /* --cgi */
+    unsigned threads;             /* -t, default 1 */
+
+    const char *chdir;
+    const char **pythonpath;      /* --pythonpath, in order (array owned) */
+    size_t npythonpath;
+    const char *virtualenv;
+    const char *callable;         /* --callable, default "application" */
+    const char *url_scheme;       /* NULL (from the request), "http", "https" */
+    const char *script_name;      /* --script-name PREFIX or NULL */
+    int check;                    /* --check */
+};
+
+/* What wf_config_parse asks the caller to do next. */
+enum wf_config_result { WF_CONFIG_RUN = 0, WF_CONFIG_EXIT_OK = 1, WF_CONFIG_ERROR = -1 };
+
+/* Parses argv into cfg (which it initialises first).  --help and --version
+ * print to stdout and return WF_CONFIG_EXIT_OK.  On WF_CONFIG_ERROR err holds
+ * one line.  wf_config_free releases what was allocated either way. */
+enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **argv,
+                                      char *err, size_t errlen);
+void wf_config_free(struct wf_config *cfg);
+
+/* Parses a decimal unsigned integer in [min, max]; rejects empty strings,
+ * signs, trailing garbage and overflow.  opt names the option in messages. */
+int wf_parse_uint(const char *opt, const char *arg, unsigned long min,
+                  unsigned long max, unsigned long *out, char *err, size_t errlen);
+
+/* Parses an octal file mode (e.g. "0660", "660"), at most 07777. */
+int wf_parse_mode(const char *opt, const char *arg, unsigned *out, char *err, size_t errlen);
+
+/* Parses a socket address: unix:PATH, PATH (contains '/'), HOST:PORT,
+ * [IPV6]:PORT or :PORT. */
+int wf_addr_parse(const char *arg, struct wf_addr *out, char *err, size_t errlen);
+
+/* Splits APP (file.py[:NAME], pkg.mod[:NAME], NAME may end in "()") using
+ * default_name when no NAME is given.  Allocates the spec's strings. */
+int wf_app_spec_parse(const char *arg, const char *default_name,
+                      struct wf_app_spec *out, char *err, size_t errlen);
+void wf_app_spec_free(struct wf_app_spec *spec);
+
+/* A printable description of an address, e.g. "unix:/run/a.sock". */
+void wf_addr_format(const struct wf_addr *addr, char *buf, size_t len);
+
+void wf_usage(void);
+
+#endif

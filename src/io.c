@@ -1,0 +1,66 @@
+/*
+ * io.c - EINTR- and short-transfer-safe descriptor I/O.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "io.h"
+
+int wf_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+ssize_t wf_read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t r = read(fd, p + got, len - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int wf_set_cloexec(int fd, int on)
+{
+    int flags = fcntl(fd, F_GETFD);
+
+    if (flags < 0)
+        return -1;
+    flags = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+    return fcntl(fd, F_SETFD, flags) < 0 ? -1 : 0;
+}
+
+int wf_set_nonblock(int fd, int on)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags < 0)
+        return -1;
+    flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+    return fcntl(fd, F_SETFL, flags) < 0 ? -1 : 0;
+}

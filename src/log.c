@@ -1,0 +1,97 @@
+/*
+ * log.c - the single writer of log lines.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int log_fd = 2;
+static enum wf_log_level log_min = WF_LOG_INFO;
+
+static const char *const level_names[] = { "debug", "info", "warning", "error" };
+
+void wf_log_set_level(enum wf_log_level level) { log_min = level; }
+void wf_log_set_fd(int fd) { log_fd = fd; }
+int wf_log_get_fd(void) { return log_fd; }
+
+/* Writes the prefix into buf (at least 64 bytes); returns its length. */
+static size_t log_prefix(char *buf, size_t cap, enum wf_log_level level)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+    int m;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(buf, cap, "[%Y-%m-%d %H:%M:%S +0000] ", &tm);
+    m = snprintf(buf + n, cap - n, "[%ld] [%s] ", (long)getpid(), level_names[level]);
+    if (m < 0)
+        return n;
+    return n + (size_t)m < cap ? n + (size_t)m : cap - 1;
+}
+
+static void log_write(const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(log_fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+}
+
+void wf_log(enum wf_log_level level, const char *fmt, ...)
+{
+    char line[4096];
+    size_t n;
+    int m;
+    va_list ap;
+
+    if (level < log_min)
+        return;
+    n = log_prefix(line, sizeof line, level);
+    va_start(ap, fmt);
+    m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+    line[n++] = '\n';
+    log_write(line, n);
+}
+
+void wf_log_text(enum wf_log_level level, const char *text, size_t len)
+{
+    char line[4096];
+
+    if (level < log_min)
+        return;
+    while (len > 0) {
+        const char *nl = memchr(text, '\n', len);
+        size_t linelen = nl ? (size_t)(nl - text) : len;
+        size_t n = log_prefix(line, sizeof line, level);
+        size_t room = sizeof line - n - 1;
+        size_t take = linelen < room ? linelen : room;
+
+        memcpy(line + n, text, take);
+        n += take;
+        line[n++] = '\n';
+        log_write(line, n);
+        if (!nl)
+            break;
+        len -= linelen + 1;
+        text = nl + 1;
+    }
+}

@@ -1,0 +1,29 @@
+/*
+ * log.h - log lines: "[YYYY-MM-DD HH:MM:SS +0000] [PID] [level] message".
+ *
+ * Every line is assembled in a local buffer and written with one write(2), so
+ * lines from several threads or processes sharing the descriptor never
+ * interleave.  The destination is stderr (fd 2) unless wf_log_set_fd says
+ * otherwise.  Safe to call from any thread; it never touches Python.
+ */
+#ifndef WF_LOG_H
+#define WF_LOG_H
+
+#include <stddef.h>
+
+enum wf_log_level { WF_LOG_DEBUG, WF_LOG_INFO, WF_LOG_WARNING, WF_LOG_ERROR };
+
+/* Lines below this level are dropped (default WF_LOG_INFO). */
+void wf_log_set_level(enum wf_log_level level);
+/* Where lines go; the descriptor is borrowed, never closed here. */
+void wf_log_set_fd(int fd);
+int wf_log_get_fd(void);
+
+void wf_log(enum wf_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Writes text of a given length; every '\n'-separated line gets its own
+ * prefix.  A trailing newline does not produce an empty line. */
+void wf_log_text(enum wf_log_level level, const char *text, size_t len);
+
+#endif

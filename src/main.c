@@ -1,0 +1,62 @@
+/*
+ * main.c - wsgi-fcgi: parse the command line, find the socket, serve.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "worker.h"
+#include "wsgi.h"
+
+int main(int argc, char **argv)
+{
+    struct wf_config cfg;
+    struct wf_listener listener;
+    char err[1024];
+    int rc;
+
+    switch (wf_config_parse(&cfg, argc, argv, err, sizeof err)) {
+    case WF_CONFIG_EXIT_OK:
+        wf_config_free(&cfg);
+        return 0;
+    case WF_CONFIG_ERROR:
+        fprintf(stderr, "wsgi-fcgi: %s\n", err);
+        wf_config_free(&cfg);
+        return 2;
+    case WF_CONFIG_RUN:
+        break;
+    }
+    if (cfg.chdir && chdir(cfg.chdir) < 0) {
+        fprintf(stderr, "wsgi-fcgi: --chdir %s: %s\n", cfg.chdir, strerror(errno));
+        wf_config_free(&cfg);
+        return 1;
+    }
+    if (cfg.check) {
+        rc = wf_wsgi_check(&cfg);
+        wf_config_free(&cfg);
+        return rc;
+    }
+    if (wf_listen_open(&cfg, &listener, err, sizeof err) < 0) {
+        fprintf(stderr, "wsgi-fcgi: %s\n", err);
+        wf_config_free(&cfg);
+        return 1;
+    }
+    if (listener.source == WF_SRC_CGI && !cfg.cgi && !getenv("REQUEST_METHOD") &&
+        !getenv("GATEWAY_INTERFACE")) {
+        fprintf(stderr, "wsgi-fcgi: no listening socket: give -s ADDR or --fd N, start under a "
+                        "spawner (fd 0) or systemd, or run as CGI (--cgi)\n");
+        wf_config_free(&cfg);
+        return 2;
+    }
+    rc = wf_worker_run(&cfg, &listener);
+    wf_listen_close(&listener);
+    wf_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * request.h - struct wf_request, the seam between the protocol front ends
+ * (fcgi.c, cgi.c) and the WSGI layer (wsgi.c).
+ *
+ * A front end fills the params as pointer/length pairs (the bytes stay owned
+ * by the front end and live until its finish step), sets content_length, and
+ * provides the body reader and the response sink through ops.  The WSGI
+ * layer reads the body and writes the response only through ops, always with
+ * the GIL released.  No PyObject is ever stored here.
+ */
+#ifndef WF_REQUEST_H
+#define WF_REQUEST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct wf_request;
+
+struct wf_param {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+struct wf_request_ops {
+    /* Reads up to n bytes of the raw request body stream, blocking until n
+     * bytes or end of stream.  Returns the count (0 = end of stream) or -1
+     * with errno set when the stream broke (peer gone, protocol error). */
+    ssize_t (*read)(struct wf_request *req, char *buf, size_t n);
+    /* Writes response bytes (status line, headers, body alike).  0, or -1
+     * with errno set (EPIPE/ECONNRESET when the client went away). */
+    int (*write)(struct wf_request *req, const char *buf, size_t n);
+    /* Pushes buffered response bytes to the peer.  0 or -1. */
+    int (*flush)(struct wf_request *req);
+};
+
+struct wf_request {
+    struct wf_param *params;
+    size_t nparams;
+    size_t params_cap;
+
+    /* CONTENT_LENGTH as sent, or -1 when absent: then the body is whatever
+     * the stream holds (FastCGI) or empty (CGI). */
+    long long content_length;
+
+    const struct wf_request_ops *ops;
+    void *conn;                 /* the front end's connection state */
+
+    /* Set by the WSGI layer. */
+    int status;                 /* response status code sent, 0 if none */
+    unsigned long long body_bytes;
+    unsigned client_gone : 1;   /* a write failed: the peer went away */
+    unsigned abort : 1;         /* end the connection without completing */
+};
+
+/* Prepares an empty request (no allocation). */
+void wf_req_init(struct wf_request *req);
+/* Appends one param (pointers borrowed).  0 or -1 (out of memory). */
+int wf_req_add_param(struct wf_request *req, const char *name, size_t name_len,
+                     const char *value, size_t value_len);
+/* The last value sent for name, or NULL. */
+const struct wf_param *wf_req_param(const struct wf_request *req, const char *name);
+/* Forgets the params and per-request state, keeping the param array for
+ * reuse by the next request on this thread. */
+void wf_req_reset(struct wf_request *req);
+/* Frees what wf_req_init's request holds. */
+void wf_req_release(struct wf_request *req);
+
+/* Parses a CONTENT_LENGTH value: -1 when absent or not a valid decimal. */
+long long wf_parse_content_length(const char *s, size_t len);
+
+#endif

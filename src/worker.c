@@ -1,0 +1,209 @@
+/*
+ * worker.c - one serving process: signals, the interpreter, the
+ * application, and N request threads.
+ *
+ * DESIGN
+ * The main thread sets up everything in a fixed order: the front end's
+ * process-wide init (libfcgi's FCGX_Init, which installs signal handlers of
+ * its own), then our signal policy (SIGPIPE ignored, the control signals
+ * blocked in every thread), then Python, then the application.  Then it
+ * releases the GIL, starts the request threads and waits for control
+ * signals with sigwait(): no asynchronous signal handler runs in this
+ * process at all, so no system call in a request thread is interrupted.
+ *
+ * The N request threads share the listening socket; the front end
+ * serialises accept with a mutex that is only ever taken without the GIL.
+ * Each thread holds one Python thread state for its whole life (so
+ * threading.local data and context survive between requests) but holds the
+ * GIL only while Python code runs: an idle thread waits in accept/poll with
+ * the GIL released.  That is what lets N threads overlap I/O.
+ *
+ * Stopping: SIGTERM/SIGINT set srv.stopping and make the wake pipe
+ * readable; threads finish the request in hand, leave their accept loop,
+ * and are joined; then Python is finalised and the process exits 0.
+ * SIGQUIT exits at once.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "front.h"
+#include "io.h"
+#include "log.h"
+#include "py.h"
+#include "worker.h"
+#include "wsgi.h"
+
+struct thread_ctx {
+    const struct wf_front *front;
+    struct wf_server *srv;
+    pthread_t tid;
+};
+
+static void *serve(void *arg)
+{
+    struct thread_ctx *ctx = arg;
+    struct wf_request req;
+    void *state = ctx->front->thread_new(ctx->srv);
+
+    if (!state) {
+        wf_log(WF_LOG_ERROR, "cannot start a request thread: out of memory");
+        return NULL;
+    }
+    wf_req_init(&req);
+    wf_py_thread_attach();
+    while (ctx->front->accept(state, &req) == WF_ACCEPT_OK) {
+        wf_wsgi_handle(&req);
+        ctx->front->finish(state, &req);
+        wf_req_reset(&req);
+    }
+    wf_py_thread_detach();
+    wf_req_release(&req);
+    ctx->front->thread_free(state);
+    return NULL;
+}
+
+static void cgi_fail_response(void)
+{
+    static const char msg[] =
+        "Status: 500 Internal Server Error\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        "500 Internal Server Error: the application could not be loaded.\n";
+    /* fd 1 may have been redirected to the log by the CGI front end. */
+    int fd = wf_front_cgi_out_fd();
+
+    wf_write_all(fd >= 0 ? fd : 1, msg, sizeof msg - 1);
+}
+
+int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
+{
+    int cgi = l->source == WF_SRC_CGI;
+    const struct wf_front *front = cgi ? &wf_front_cgi : &wf_front_fcgi;
+    struct wf_server srv;
+    struct wf_wsgi_opts opts;
+    struct thread_ctx *threads = NULL;
+    sigset_t ctl;
+    int wake[2] = { -1, -1 };
+    unsigned i, started = 0;
+    char err[1024];
+    int rc = 1, sig = 0;
+    struct sigaction sa;
+
+    memset(&srv, 0, sizeof srv);
+    srv.listen_fd = l->fd;
+    srv.listen_family = l->family;
+    srv.threads = cgi ? 1 : cfg->threads;
+    if (pipe2(wake, O_CLOEXEC) < 0) {
+        wf_log(WF_LOG_ERROR, "pipe: %s", strerror(errno));
+        return 1;
+    }
+    srv.wake_fd = wake[0];
+
+    if (front->init(&srv, err, sizeof err) < 0) {
+        wf_log(WF_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    /* After FCGX_Init, which installs handlers where dispositions are
+     * default: ours win. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigemptyset(&ctl);
+    sigaddset(&ctl, SIGTERM);
+    sigaddset(&ctl, SIGINT);
+    sigaddset(&ctl, SIGQUIT);
+    sigaddset(&ctl, SIGHUP);
+    sigaddset(&ctl, SIGUSR1);
+    sigaddset(&ctl, SIGUSR2);
+    if (!cgi)
+        pthread_sigmask(SIG_BLOCK, &ctl, NULL);
+
+    if (wf_py_init(cfg, err, sizeof err) < 0) {
+        wf_log(WF_LOG_ERROR, "%s", err);
+        if (cgi)
+            cgi_fail_response();
+        goto out;
+    }
+    opts.multithread = srv.threads > 1;
+    opts.multiprocess = cgi || l->inherited;
+    opts.run_once = cgi;
+    if (wf_wsgi_setup(cfg, &opts, err, sizeof err) < 0) {
+        wf_log(WF_LOG_ERROR, "%s", err);
+        if (cgi)
+            cgi_fail_response();
+        wf_wsgi_teardown();
+        wf_py_finalize();
+        goto out;
+    }
+    if (!cgi)
+        wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s on %s (1 process x %u thread%s, Python %s)",
+               PACKAGE_VERSION, cfg->app_arg, l->desc, srv.threads, srv.threads > 1 ? "s" : "",
+               wf_py_version());
+    wf_py_release_main();
+
+    threads = calloc(srv.threads, sizeof *threads);
+    if (!threads) {
+        wf_log(WF_LOG_ERROR, "out of memory");
+        goto stop;
+    }
+    if (cgi) {
+        threads[0].front = front;
+        threads[0].srv = &srv;
+        serve(&threads[0]);
+        rc = 0;
+        goto stop;
+    }
+    for (i = 0; i < srv.threads; i++) {
+        int e;
+        threads[i].front = front;
+        threads[i].srv = &srv;
+        e = pthread_create(&threads[i].tid, NULL, serve, &threads[i]);
+        if (e != 0) {
+            wf_log(WF_LOG_ERROR, "cannot start request thread %u: %s", i + 1, strerror(e));
+            break;
+        }
+        started++;
+    }
+    if (started == 0)
+        goto stop;
+    rc = 0;
+    for (;;) {
+        if (sigwait(&ctl, &sig) != 0)
+            continue;
+        if (sig == SIGTERM || sig == SIGINT) {
+            wf_log(WF_LOG_INFO, "%s: finishing requests in flight, then exiting",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (sig == SIGQUIT) {
+            wf_log(WF_LOG_INFO, "SIGQUIT: exiting now");
+            wf_listen_close(l);
+            _exit(0);
+        }
+        wf_log(WF_LOG_INFO, "signal %d ignored", sig);
+    }
+    srv.stopping = 1;
+    if (write(wake[1], "x", 1) < 0)
+        wf_log(WF_LOG_ERROR, "wake pipe: %s", strerror(errno));
+    for (i = 0; i < started; i++)
+        pthread_join(threads[i].tid, NULL);
+stop:
+    wf_py_reacquire_main();
+    wf_wsgi_teardown();
+    wf_py_finalize();
+    if (!cgi)
+        wf_log(WF_LOG_INFO, "stopped");
+out:
+    free(threads);
+    close(wake[0]);
+    close(wake[1]);
+    return rc;
+}

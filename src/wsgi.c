@@ -1,0 +1,225 @@
+/*
+ * wsgi.c - one request through the application, as a straight line:
+ *
+ *   enter (GIL) -> environ -> app(environ, start_response) -> for each chunk:
+ *   validate, write (GIL released inside) -> finish -> close() once -> leave
+ *
+ * Every PyObject local starts NULL and is released at the single exit; every
+ * failure goes through fail(), which decides between a 500 (nothing sent
+ * yet), an aborted response (headers already sent) and a quiet end (the
+ * client went away).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "environ.h"
+#include "errors.h"
+#include "filewrapper.h"
+#include "input.h"
+#include "log.h"
+#include "py.h"
+#include "response.h"
+#include "wsgi.h"
+
+static PyObject *application;
+static PyObject *s_close;
+
+static int types_init(void)
+{
+    if (wf_input_type_init() < 0 || wf_errors_type_init() < 0 || wf_response_type_init() < 0 ||
+        wf_filewrapper_type_init() < 0)
+        return -1;
+    s_close = PyUnicode_InternFromString("close");
+    return s_close ? 0 : -1;
+}
+
+int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
+                  char *err, size_t errlen)
+{
+    struct wf_environ_opts eo = { cfg->url_scheme, cfg->script_name, opts->multithread,
+                                  opts->multiprocess, opts->run_once };
+    char summary[512];
+
+    if (types_init() < 0 || wf_environ_init(&eo) < 0) {
+        wf_py_exception_summary(summary, sizeof summary);
+        snprintf(err, errlen, "internal set-up failed: %s", summary);
+        wf_py_log_exception(NULL);
+        return -1;
+    }
+    application = wf_app_load(&cfg->app);
+    if (!application) {
+        wf_py_exception_summary(summary, sizeof summary);
+        snprintf(err, errlen, "cannot load application %s: %s", cfg->app_arg, summary);
+        wf_py_log_exception(NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void wf_wsgi_teardown(void)
+{
+    Py_CLEAR(application);
+    Py_CLEAR(s_close);
+    wf_environ_fini();
+}
+
+/* "GET /path?query" for log lines. */
+static void request_label(const struct wf_request *req, char *buf, size_t len)
+{
+    const struct wf_param *m = wf_req_param(req, "REQUEST_METHOD");
+    const struct wf_param *u = wf_req_param(req, "REQUEST_URI");
+    const struct wf_param *p = u ? u : wf_req_param(req, "PATH_INFO");
+    int ml = m ? (int)(m->value_len > 16 ? 16 : m->value_len) : 1;
+    int pl = p ? (int)(p->value_len > 200 ? 200 : p->value_len) : 1;
+    size_t i;
+
+    snprintf(buf, len, "%.*s %.*s", ml, m ? m->value : "-", pl, p ? p->value : "-");
+    for (i = 0; buf[i]; i++)      /* keep the log one line per event */
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            buf[i] = '?';
+}
+
+static void fail(struct wf_request *req, PyObject *sr)
+{
+    char label[256], context[400];
+
+    request_label(req, label, sizeof label);
+    if (req->client_gone) {
+        PyErr_Clear();
+        wf_log(WF_LOG_INFO, "client went away during %s; response abandoned", label);
+        return;
+    }
+    if (!sr || !wf_response_headers_sent(sr)) {
+        snprintf(context, sizeof context, "error in the application serving %s; answered 500", label);
+        wf_py_log_exception(context);
+        wf_response_send_error(req, 500, "Internal Server Error");
+        return;
+    }
+    snprintf(context, sizeof context,
+             "error in the application serving %s after the response started; response aborted", label);
+    wf_py_log_exception(context);
+    req->abort = 1;
+}
+
+/* Calls result.close() if it has one: exactly once per request. */
+static void close_result(struct wf_request *req, PyObject *result)
+{
+    PyObject *close = NULL, *res = NULL;
+
+    if (!result || PyBytes_CheckExact(result) || PyList_CheckExact(result) || PyTuple_CheckExact(result))
+        return;
+    close = PyObject_GetAttr(result, s_close);
+    if (!close) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError))
+            PyErr_Clear();
+        else
+            wf_py_log_exception("looking up close() on the application's result failed");
+        return;
+    }
+    res = PyObject_CallNoArgs(close);
+    if (!res) {
+        char label[256], context[400];
+        request_label(req, label, sizeof label);
+        snprintf(context, sizeof context, "close() of the application's result raised while serving %s", label);
+        wf_py_log_exception(context);
+    }
+    Py_XDECREF(res);
+    Py_DECREF(close);
+}
+
+void wf_wsgi_handle(struct wf_request *req)
+{
+    PyObject *input = NULL, *errors = NULL, *sr = NULL, *environ = NULL;
+    PyObject *result = NULL, *iter = NULL, *item = NULL;
+    PyObject *args[2];
+
+    wf_py_enter();
+    input = wf_input_new(req);
+    errors = wf_errors_new();
+    sr = wf_response_new(req);
+    if (!input || !errors || !sr)
+        goto error;
+    environ = wf_environ_build(req, input, errors);
+    if (!environ)
+        goto error;
+    args[0] = environ;
+    args[1] = sr;
+    result = PyObject_Vectorcall(application, args, 2, NULL);
+    if (!result)
+        goto error;
+    if ((PyList_CheckExact(result) || PyTuple_CheckExact(result)) &&
+        PySequence_Fast_GET_SIZE(result) == 1 &&
+        PyBytes_Check(PySequence_Fast_GET_ITEM(result, 0)))
+        wf_response_set_length(sr, PyBytes_GET_SIZE(PySequence_Fast_GET_ITEM(result, 0)));
+    iter = PyObject_GetIter(result);
+    if (!iter)
+        goto error;
+    while ((item = PyIter_Next(iter)) != NULL) {
+        if (!PyBytes_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "the application yielded %.100s; body chunks must be bytes",
+                         Py_TYPE(item)->tp_name);
+            goto error;
+        }
+        if (wf_response_write(sr, PyBytes_AS_STRING(item), (size_t)PyBytes_GET_SIZE(item)) < 0)
+            goto error;
+        Py_CLEAR(item);
+    }
+    if (PyErr_Occurred())
+        goto error;
+    if (wf_response_finish(sr) < 0)
+        goto error;
+    goto done;
+error:
+    fail(req, sr);
+done:
+    Py_CLEAR(item);
+    Py_CLEAR(iter);
+    close_result(req, result);
+    if (input)
+        wf_input_detach(input);
+    if (sr)
+        wf_response_detach(sr);
+    if (errors)
+        wf_errors_flush(errors);
+    Py_XDECREF(result);
+    Py_XDECREF(environ);
+    Py_XDECREF(sr);
+    Py_XDECREF(errors);
+    Py_XDECREF(input);
+    if (PyErr_Occurred())
+        wf_py_log_exception("unexpected pending exception after a request");
+    wf_py_leave();
+}
+
+int wf_wsgi_check(const struct wf_config *cfg)
+{
+    char err[1024];
+    struct wf_wsgi_opts opts = { cfg->threads > 1, 0, 0 };
+    PyObject *repr = NULL;
+    int rc = 1;
+
+    if (wf_py_init(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "wsgi-fcgi: %s\n", err);
+        return 1;
+    }
+    if (wf_wsgi_setup(cfg, &opts, err, sizeof err) < 0) {
+        fprintf(stderr, "wsgi-fcgi: %s\n", err);
+    } else {
+        repr = PyObject_Repr(application);
+        printf("wsgi-fcgi: %s is loadable: %s:%s%s is %s (Python %s)\n", cfg->app_arg,
+               cfg->app.target, cfg->app.name, cfg->app.factory ? "()" : "",
+               repr ? PyUnicode_AsUTF8(repr) : "callable", wf_py_version());
+        PyErr_Clear();
+        rc = 0;
+    }
+    Py_XDECREF(repr);
+    wf_wsgi_teardown();
+    wf_py_finalize();
+    return rc;
+}
