@@ -1,0 +1,1 @@
+"""wfpkg: a package for the pkg.module[:NAME|:factory()] APP forms."""

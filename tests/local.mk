@@ -1,0 +1,47 @@
+# tests/local.mk: the black-box tests (included by the top Makefile.am).
+#
+# Each tests/t-*.sh is one feature, run by $(SHELL) with srcdir, top_srcdir,
+# top_builddir, WSGI_FCGI and PYTHON exported (see AM_TESTS_ENVIRONMENT).
+# The Python-driven ones run tests/py/t_*.py with $(PYTHON).  A test exits
+# 77 (skipped) when a peer program (nginx, spawn-fcgi, cgi-fcgi, curl) is
+# missing.
+
+TESTS += \
+	tests/t-cmdline.sh \
+	tests/t-check.sh \
+	tests/t-appspec.sh \
+	tests/t-sockets.sh \
+	tests/t-cgi-fcgi.sh \
+	tests/t-environ.sh \
+	tests/t-input.sh \
+	tests/t-response.sh \
+	tests/t-protocol.sh \
+	tests/t-cgi.sh \
+	tests/t-validate.sh \
+	tests/t-example.sh \
+	tests/t-spawn-fcgi.sh \
+	tests/t-nginx.sh
+
+EXTRA_DIST += \
+	tests/local.mk \
+	tests/fcgi_client.py \
+	tests/t-cmdline.sh \
+	tests/t-check.sh \
+	tests/t-appspec.sh \
+	tests/t-sockets.sh \
+	tests/t-cgi-fcgi.sh \
+	tests/t-environ.sh \
+	tests/t-input.sh \
+	tests/t-response.sh \
+	tests/t-protocol.sh \
+	tests/t-cgi.sh \
+	tests/t-validate.sh \
+	tests/t-example.sh \
+	tests/t-spawn-fcgi.sh \
+	tests/t-nginx.sh \
+	tests/py/wftest.py \
+	tests/py/t_environ.py \
+	tests/py/t_input.py \
+	tests/py/t_response.py \
+	tests/py/t_protocol.py \
+	tests/py/t_cgi.py
