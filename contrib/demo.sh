@@ -121,7 +121,7 @@ daemon off;
 master_process off;
 worker_processes 1;
 pid $TMP/nginx.pid;
-error_log stderr notice;
+error_log stderr warn;
 events { worker_connections 64; }
 http {
     access_log $TMP/logs/access.log;
