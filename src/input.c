@@ -68,6 +68,7 @@ static Py_ssize_t stream_read(InputObject *self, char *dst, size_t n)
     if (got < 0) {
         self->failed = 1;
         self->eof = 1;
+        req->client_gone = 1;      /* the web server aborted the request */
         errno = err;
         PyErr_Format(PyExc_OSError, "request body incomplete: the connection was lost after %lld bytes (%s)",
                      self->received, strerror(err));
@@ -79,6 +80,7 @@ static Py_ssize_t stream_read(InputObject *self, char *dst, size_t n)
         if ((size_t)got < n) {
             self->failed = 1;
             self->eof = 1;
+            req->client_gone = 1;
             PyErr_Format(PyExc_OSError,
                          "request body incomplete: %lld of %lld bytes received before the stream ended",
                          self->received, self->declared);
@@ -160,7 +162,8 @@ static PyObject *read_all(InputObject *self)
         out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
         if (!out)
             return NULL;
-        memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, buffered);
+        if (buffered)
+            memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, buffered);
         self->pos = self->len = 0;
         if ((size_t)total > buffered &&
             stream_read(self, PyBytes_AS_STRING(out) + buffered, (size_t)total - buffered) < 0) {
@@ -173,7 +176,8 @@ static PyObject *read_all(InputObject *self)
     out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
     if (!out)
         return NULL;
-    memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, buffered);
+    if (buffered)
+        memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, buffered);
     self->pos = self->len = 0;
     have = buffered;
     while (!self->eof) {
@@ -220,8 +224,10 @@ static PyObject *input_read(InputObject *self, PyObject *const *args, Py_ssize_t
     if (!out)
         return NULL;
     take = want < buffered ? want : buffered;
-    memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, take);
-    self->pos += take;
+    if (take) {
+        memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, take);
+        self->pos += take;
+    }
     if (want > take) {
         got = stream_read(self, PyBytes_AS_STRING(out) + take, want - take);
         if (got < 0) {
@@ -242,12 +248,13 @@ static PyObject *readline_impl(InputObject *self, Py_ssize_t limit)
     for (;;) {
         size_t avail = self->len - self->pos;
         size_t span = limit >= 0 && (size_t)limit < avail ? (size_t)limit : avail;
-        char *nl = memchr(self->buf + self->pos + scanned, '\n', span - scanned);
+        const char *base = self->buf ? self->buf + self->pos : "";
+        const char *nl = span > scanned ? memchr(base + scanned, '\n', span - scanned) : NULL;
         size_t n;
         PyObject *out;
 
         if (nl)
-            n = (size_t)(nl - (self->buf + self->pos)) + 1;
+            n = (size_t)(nl - base) + 1;
         else if ((limit >= 0 && avail >= (size_t)limit) || self->eof)
             n = span;
         else {
@@ -258,7 +265,7 @@ static PyObject *readline_impl(InputObject *self, Py_ssize_t limit)
                 return NULL;
             continue;
         }
-        out = PyBytes_FromStringAndSize(self->buf + self->pos, (Py_ssize_t)n);
+        out = PyBytes_FromStringAndSize(base, (Py_ssize_t)n);
         if (out)
             self->pos += n;
         return out;

@@ -50,7 +50,7 @@ struct wf_request {
     /* Set by the WSGI layer. */
     int status;                 /* response status code sent, 0 if none */
     unsigned long long body_bytes;
-    unsigned client_gone : 1;   /* a write failed: the peer went away */
+    unsigned client_gone : 1;   /* the peer went away (write failed, body cut) */
     unsigned abort : 1;         /* end the connection without completing */
 };
 
