@@ -180,6 +180,7 @@ class Response:
         self.timeout = False      # gave up waiting
         self.reset = False        # connection reset / broken
         self.other = []           # other records: (type, req_id, content)
+        self.send_error = None    # the server stopped reading our request
         self._parsed = None
 
     # CGI parsing ------------------------------------------------------
@@ -427,11 +428,21 @@ class Connection:
     def request(self, params, body=b"", req_id=1, role=RESPONDER, keep=False,
                 params_sizes=None, stdin_sizes=None, stdin_delay=0.0,
                 timeout=None):
-        """One whole request on this connection; returns a Response."""
-        self.begin(req_id, role, keep)
-        self.params(params, req_id, params_sizes)
-        self.stdin(body, req_id, stdin_sizes, delay=stdin_delay)
-        return self.read_response(req_id, timeout)
+        """One whole request on this connection; returns a Response.
+
+        A server may answer (or give up) before it read the whole request,
+        e.g. a GET whose app failed: a send error then is not fatal, what
+        the server sent is still read."""
+        send_error = None
+        try:
+            self.begin(req_id, role, keep)
+            self.params(params, req_id, params_sizes)
+            self.stdin(body, req_id, stdin_sizes, delay=stdin_delay)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            send_error = e
+        r = self.read_response(req_id, timeout)
+        r.send_error = send_error
+        return r
 
     def __enter__(self):
         return self

@@ -44,8 +44,9 @@ class Body:
         return b"chunk%d\n" % self.produced
 
     def close(self):
-        with open(self.path, "a") as f:
-            f.write("close %d\n" % self.produced)
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write("close %d\n" % self.produced)
         if self.mode == "close_raises":
             raise RuntimeError("close-counter-close-raises")
 

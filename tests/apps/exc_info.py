@@ -7,6 +7,7 @@
 ?mode=after        yields b"first-chunk", then start_response(exc_info)
                    must re-raise ValueError("exc-info-after")
 ?mode=twice        start_response twice without exc_info: an error (500)
+?mode=ok           the control case: a plain 200
 """
 import os
 import sys
@@ -17,6 +18,9 @@ CT = ("Content-Type", "text/plain")
 
 def application(environ, start_response):
     mode = parse_qs(environ.get("QUERY_STRING", "")).get("mode", ["before"])[0]
+    if mode == "ok":
+        start_response("200 OK", [CT])
+        return [b"ok"]
     if mode == "twice":
         start_response("200 OK", [CT])
         start_response("201 Created", [CT])

@@ -1,5 +1,5 @@
 """raise_after_headers: sends "partial-body\n" then raises
-RuntimeError("boom-after-headers")."""
+RuntimeError("boom-after-headers").  ?ok=1: the control case (no error)."""
 import os
 
 
@@ -8,6 +8,8 @@ def application(environ, start_response):
 
     def gen():
         yield b"partial-body\n"
+        if environ.get("QUERY_STRING") == "ok=1":
+            return
         raise RuntimeError("boom-after-headers")
     return gen()
 

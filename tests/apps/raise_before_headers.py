@@ -1,12 +1,16 @@
 """raise_before_headers: raises ValueError("boom-before-headers") before any
 body byte.  ?where=call (before start_response), sr (after start_response,
-before returning), iter (in the first step of the iteration)."""
+before returning), iter (in the first step of the iteration); where=none is
+the control case (a normal 200)."""
 import os
 from urllib.parse import parse_qs
 
 
 def application(environ, start_response):
     where = parse_qs(environ.get("QUERY_STRING", "")).get("where", ["call"])[0]
+    if where == "none":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"no error\n"]
     if where == "call":
         raise ValueError("boom-before-headers")
     start_response("200 OK", [("Content-Type", "text/plain")])

@@ -112,7 +112,7 @@ def test_exc_info():
         off = s.log_size()
         r = s.get("/", "mode=twice")
         is_500(r, "start_response twice without exc_info")
-        s.assert_serving("after exc_info cases")
+        s.assert_serving("after exc_info cases", "mode=ok")
 
 
 def test_headers_wait_for_first_nonempty_chunk():
@@ -166,7 +166,7 @@ def test_str_chunks():
         eq(bytes(r.body), b"ok-bytes\n", "str after headers: request ended there")
         check(r.ended or r.eof, "str after headers: request ended")
         check(w.log_has(s, r"(?i)error", off), "str after headers logged")
-        s.assert_serving("after str chunks")
+        s.assert_serving("after str chunks", "where=none")
 
 
 def test_exception_before_headers():
@@ -180,7 +180,7 @@ def test_exception_before_headers():
             check(w.log_has(s, r"Traceback", off), "traceback logged (%s)" % where)
             check(w.log_has(s, r"ValueError: boom-before-headers", off),
                   "exception logged (%s)" % where)
-        s.assert_serving("after exceptions before headers")
+        s.assert_serving("after exceptions before headers", "where=none")
 
 
 def test_exception_after_headers():
@@ -191,7 +191,7 @@ def test_exception_after_headers():
         eq(bytes(r.body), b"partial-body\n", "exception after headers: body up to the error")
         check(r.ended or r.eof, "exception after headers: request ended")
         check(w.log_has(s, r"boom-after-headers", off), "exception after headers logged")
-        s.assert_serving("after exception after headers")
+        s.assert_serving("after exception after headers", "ok=1")
 
 
 def test_no_start_response():
@@ -201,7 +201,7 @@ def test_no_start_response():
             is_500(r, "no start_response (%r)" % q)
             check(b"no start_response was called" not in bytes(r.stdout),
                   "body without start_response not sent")
-        s.assert_serving("after no start_response")
+        s.assert_serving("after no start_response", "ok=1")
 
 
 def closes(path):

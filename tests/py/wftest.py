@@ -216,9 +216,10 @@ class Server:
     def connect(self, timeout=30.0):
         return fc.Connection(self.addr, timeout)
 
-    def assert_serving(self, what="a normal request afterwards"):
-        """The server still answers a normal request with a 200."""
-        r = self.get("/", "", timeout=30.0)
+    def assert_serving(self, what="a normal request afterwards", query=""):
+        """The server still answers a normal request with a 200 (query:
+        the app's control case)."""
+        r = self.get("/", query, timeout=30.0)
         ok = eq(r.status, 200, "%s: status" % what)
         ok = check(self.alive(), "%s: server process still alive" % what) and ok
         return ok
