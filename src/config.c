@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "scgi.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -283,6 +284,8 @@ void wf_usage(void)
 "      --fd N                serve on the inherited listening descriptor N\n"
 "      --backlog N           listen backlog (default 1024)\n"
 "      --cgi                 run once as a CGI program\n"
+"      --scgi                speak SCGI instead of FastCGI\n"
+"      --max-header-size N   longest SCGI header accepted (default 65536)\n"
 "Serving:\n"
 "  -t, --threads N           request threads per process (default 1)\n"
 "Application:\n"
@@ -304,7 +307,7 @@ void wf_usage(void)
 enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_OWNER, OPT_FD, OPT_BACKLOG, OPT_CGI,
     OPT_CHDIR, OPT_PYTHONPATH, OPT_VIRTUALENV, OPT_CALLABLE, OPT_URL_SCHEME,
-    OPT_SCRIPT_NAME, OPT_CHECK
+    OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER
 };
 
 static const struct option long_options[] = {
@@ -314,6 +317,8 @@ static const struct option long_options[] = {
     { "fd", required_argument, NULL, OPT_FD },
     { "backlog", required_argument, NULL, OPT_BACKLOG },
     { "cgi", no_argument, NULL, OPT_CGI },
+    { "scgi", no_argument, NULL, OPT_SCGI },
+    { "max-header-size", required_argument, NULL, OPT_MAX_HEADER },
     { "threads", required_argument, NULL, 't' },
     { "chdir", required_argument, NULL, OPT_CHDIR },
     { "pythonpath", required_argument, NULL, OPT_PYTHONPATH },
@@ -339,6 +344,7 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
     cfg->backlog = 1024;
     cfg->threads = 1;
     cfg->callable = "application";
+    cfg->max_header = WF_SCGI_DEFAULT_MAX_HEADER;
 
     optind = 1;
     opterr = 0;
@@ -373,6 +379,15 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
             break;
         case OPT_CGI:
             cfg->cgi = 1;
+            break;
+        case OPT_SCGI:
+            cfg->scgi = 1;
+            break;
+        case OPT_MAX_HEADER:
+            if (wf_parse_uint("--max-header-size", optarg, 256, WF_SCGI_MAX_MAX_HEADER, &v,
+                              err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->max_header = v;
             break;
         case 't':
             if (wf_parse_uint("--threads", optarg, 1, 1024, &v, err, errlen) < 0)
@@ -447,6 +462,10 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
     cfg->app_arg = argv[optind];
     if (cfg->socket_arg && cfg->fd >= 0) {
         seterr(err, errlen, "-s and --fd are mutually exclusive");
+        return WF_CONFIG_ERROR;
+    }
+    if (cfg->cgi && cfg->scgi) {
+        seterr(err, errlen, "--cgi and --scgi are mutually exclusive");
         return WF_CONFIG_ERROR;
     }
     if (cfg->cgi && (cfg->socket_arg || cfg->fd >= 0)) {

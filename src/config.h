@@ -42,6 +42,8 @@ struct wf_config {
     unsigned backlog;             /* default 1024 */
 
     int cgi;                      /* --cgi */
+    int scgi;                     /* --scgi */
+    unsigned long max_header;     /* --max-header-size (SCGI), bytes */
     unsigned threads;             /* -t, default 1 */
 
     const char *chdir;

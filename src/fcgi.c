@@ -42,8 +42,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,9 +68,6 @@ struct fcgi_state {
     int keep;                 /* the peer asked to keep the connection */
 };
 
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int acceptor_waiting;
-
 static int fcgi_init(struct wf_server *srv, char *err, size_t errlen)
 {
     int rc = FCGX_Init();
@@ -81,11 +76,7 @@ static int fcgi_init(struct wf_server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "libfcgi initialisation failed (%d)", rc);
         return -1;
     }
-    if (wf_set_nonblock(srv->listen_fd, 1) < 0) {
-        snprintf(err, errlen, "listening socket: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return wf_accept_init(srv, err, errlen);
 }
 
 static void *fcgi_thread_new(struct wf_server *srv)
@@ -217,51 +208,6 @@ static void close_conn(struct fcgi_state *st)
     }
 }
 
-/* Accepts a new connection; -1 when the server is stopping. */
-static int accept_conn(struct fcgi_state *st)
-{
-    struct wf_server *srv = st->srv;
-    int fd = -1;
-
-    pthread_mutex_lock(&accept_lock);
-    while (!srv->stopping) {
-        struct pollfd p[2] = { { srv->listen_fd, POLLIN, 0 }, { srv->wake_fd, POLLIN, 0 } };
-        int rc;
-
-        atomic_store(&acceptor_waiting, 1);
-        rc = poll(p, 2, -1);
-        atomic_store(&acceptor_waiting, 0);
-        if (rc < 0) {
-            if (errno != EINTR) {
-                wf_log(WF_LOG_ERROR, "poll on the listening socket: %s", strerror(errno));
-                usleep(100000);
-            }
-            continue;
-        }
-        if (srv->stopping || !(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
-            continue;
-        fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0)
-            break;
-        switch (errno) {
-        case EAGAIN: case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN:
-        case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
-        case EOPNOTSUPP: case ENETUNREACH: case ECONNRESET: case ETIMEDOUT:
-            break;
-        default:
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: back off, keep serving. */
-            wf_log(WF_LOG_ERROR, "accept: %s", strerror(errno));
-            usleep(100000);
-        }
-    }
-    pthread_mutex_unlock(&accept_lock);
-    if (fd >= 0 && (srv->listen_family == AF_INET || srv->listen_family == AF_INET6)) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    return fd;
-}
-
 /* Waits on an idle kept connection.  Returns 1 when it has data, 0 when it
  * should be given up (a new connection waits, or the server stops). */
 static int wait_kept(struct fcgi_state *st)
@@ -284,7 +230,7 @@ static int wait_kept(struct fcgi_state *st)
             continue;
         }
         if (p[2].revents & POLLIN) {
-            if (!atomic_load(&acceptor_waiting))
+            if (!wf_accept_waiting())
                 return 0;
             backoff = 1;  /* another thread is about to accept it */
         }
@@ -378,7 +324,7 @@ static enum wf_accept_result fcgi_accept(void *state, struct wf_request *req)
         if (st->fx.ipcFd >= 0 && !wait_kept(st))
             close_conn(st);
         if (st->fx.ipcFd < 0) {
-            int fd = accept_conn(st);
+            int fd = wf_accept(srv);
             if (fd < 0)
                 return WF_ACCEPT_STOP;
             st->fx.ipcFd = fd;

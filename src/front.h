@@ -28,6 +28,7 @@ struct wf_server {
     int wake_fd;                     /* readable once stopping is set */
     volatile sig_atomic_t stopping;  /* stop accepting; finish in flight */
     unsigned threads;
+    size_t max_header;               /* SCGI: --max-header-size */
 };
 
 enum wf_accept_result {
@@ -45,7 +46,19 @@ struct wf_front {
     void (*thread_free)(void *state);
 };
 
+/* accept.c: the accept loop every socket front end shares.  Accepting is
+ * serialised between the threads of a process by a mutex (taken without the
+ * GIL); the listening socket is non-blocking, so a connection taken by
+ * another process just sends us back to poll(). */
+int wf_accept_init(struct wf_server *srv, char *err, size_t errlen);
+/* A new connection (blocking, close-on-exec, TCP_NODELAY on TCP), or -1
+ * once the server is stopping. */
+int wf_accept(struct wf_server *srv);
+/* Whether a thread of this process is waiting in wf_accept right now. */
+int wf_accept_waiting(void);
+
 extern const struct wf_front wf_front_fcgi;
+extern const struct wf_front wf_front_scgi;
 extern const struct wf_front wf_front_cgi;
 
 /* The CGI front end's response descriptor (stdout as it was at start-up),

@@ -86,7 +86,7 @@ static void cgi_fail_response(void)
 int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
 {
     int cgi = l->source == WF_SRC_CGI;
-    const struct wf_front *front = cgi ? &wf_front_cgi : &wf_front_fcgi;
+    const struct wf_front *front = cgi ? &wf_front_cgi : cfg->scgi ? &wf_front_scgi : &wf_front_fcgi;
     struct wf_server srv;
     struct wf_wsgi_opts opts;
     struct thread_ctx *threads = NULL;
@@ -101,6 +101,7 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
     srv.listen_fd = l->fd;
     srv.listen_family = l->family;
     srv.threads = cgi ? 1 : cfg->threads;
+    srv.max_header = cfg->max_header;
     if (pipe2(wake, O_CLOEXEC) < 0) {
         wf_log(WF_LOG_ERROR, "pipe: %s", strerror(errno));
         return 1;
@@ -144,8 +145,8 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         goto out;
     }
     if (!cgi)
-        wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s on %s (1 process x %u thread%s, Python %s)",
-               PACKAGE_VERSION, cfg->app_arg, l->desc, srv.threads, srv.threads > 1 ? "s" : "",
+        wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s over %s on %s (1 process x %u thread%s, Python %s)",
+               PACKAGE_VERSION, cfg->app_arg, front->name, l->desc, srv.threads, srv.threads > 1 ? "s" : "",
                wf_py_version());
     wf_py_release_main();
 

@@ -1,0 +1,79 @@
+/*
+ * accept.c - the accept loop shared by the socket front ends.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "front.h"
+#include "io.h"
+#include "log.h"
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int acceptor_waiting;
+
+int wf_accept_init(struct wf_server *srv, char *err, size_t errlen)
+{
+    if (wf_set_nonblock(srv->listen_fd, 1) < 0) {
+        snprintf(err, errlen, "listening socket: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int wf_accept_waiting(void)
+{
+    return atomic_load(&acceptor_waiting);
+}
+
+int wf_accept(struct wf_server *srv)
+{
+    int fd = -1;
+
+    pthread_mutex_lock(&accept_lock);
+    while (!srv->stopping) {
+        struct pollfd p[2] = { { srv->listen_fd, POLLIN, 0 }, { srv->wake_fd, POLLIN, 0 } };
+        int rc;
+
+        atomic_store(&acceptor_waiting, 1);
+        rc = poll(p, 2, -1);
+        atomic_store(&acceptor_waiting, 0);
+        if (rc < 0) {
+            if (errno != EINTR) {
+                wf_log(WF_LOG_ERROR, "poll on the listening socket: %s", strerror(errno));
+                usleep(100000);
+            }
+            continue;
+        }
+        if (srv->stopping || !(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
+            continue;
+        fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+            break;
+        switch (errno) {
+        case EAGAIN: case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN:
+        case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
+        case EOPNOTSUPP: case ENETUNREACH: case ECONNRESET: case ETIMEDOUT:
+            break;
+        default:
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: back off, keep serving. */
+            wf_log(WF_LOG_ERROR, "accept: %s", strerror(errno));
+            usleep(100000);
+        }
+    }
+    pthread_mutex_unlock(&accept_lock);
+    if (fd >= 0 && (srv->listen_family == AF_INET || srv->listen_family == AF_INET6)) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return fd;
+}
