@@ -109,7 +109,7 @@ summarize() {
     while IFS= read -r trs; do
         if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
             t=${trs%.trs}
-            add_summary "  FAILED: ${t#"$dir"/} ($(sed -n 's/^:test-result: //p' "$trs" | sort -u | tr '\n' ' '))"
+            add_summary "  FAILED: ${t#"$dir"/} ($(sed -n 's/^:test-result: //p' "$trs" | sort -u | paste -sd ' ' -))"
             if [ -f "$t.log" ]; then
                 add_summary "$(tail -n 40 "$t.log" | sed 's/^/    | /')"
             fi
@@ -146,6 +146,13 @@ build() {
 }
 
 START=$(date +%s)
+
+if [ -f "$ROOT/config.status" ]; then
+    echo "run-all.sh: the source tree is configured in place ($ROOT/config.status);" >&2
+    echo "run-all.sh: out-of-tree builds need a clean tree: run 'make distclean' there first" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 
 install_packages
 
