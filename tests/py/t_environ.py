@@ -120,6 +120,10 @@ def test_wsgi_keys():
         eq(sorted(extra["errors_methods"]), sorted(["write", "writelines", "flush"]),
            "wsgi.errors methods")
         eq(extra["file_wrapper_callable"], True, "wsgi.file_wrapper callable")
+        # proof that WF_TEST_VALIDATE reached the apps: the validator wraps
+        # wsgi.input in its InputWrapper
+        eq(types.get("wsgi.input") == "InputWrapper", w.VALIDATE,
+           "apps wrapped by wsgiref.validate exactly when WF_TEST_VALIDATE=1")
 
 
 def test_multithread_flag():

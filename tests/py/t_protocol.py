@@ -62,6 +62,65 @@ def test_replay_data_files():
             s.assert_serving("after replay %s" % name)
 
 
+def _hostile(s, data, what, shutdown=True):
+    res = fc.replay(s.addr, data, timeout=20, shutdown=shutdown)
+    check(res["outcome"] != "timeout", "%s: the server neither answered nor closed" % what)
+    check(refused(res), "%s: expected a refusal, got %r" % (what, res))
+    check(s.alive(), "%s: the server process survived" % what)
+    s.assert_serving("after %s" % what)
+
+
+def test_huge_lengths_after_big_params():
+    """LIBFCGI.md #1: a huge declared length, not at the start of the
+    connection but after 300 KiB of ordinary params, and after a first
+    kept request.  The server must survive and keep serving."""
+    big = fc.encode_params([(b"HTTP_X_F%d" % i, b"v" * 1000) for i in range(300)])
+    huge = b"\x0a\xc0\x00\x00\x00HTTP_X_BIG" + b"A" * 64
+    with w.serve(w.app("hello")) as s:
+        data = (fc.record(fc.BEGIN_REQUEST, 1, fc.begin_body()) +
+                b"".join(fc.stream_records(fc.PARAMS, 1, big + huge, 65535, end=True)) +
+                fc.record(fc.STDIN, 1, b""))
+        _hostile(s, data, "huge length after 300 KiB of params")
+        ok = (fc.record(fc.BEGIN_REQUEST, 1, fc.begin_body(keep=True)) +
+              b"".join(fc.stream_records(fc.PARAMS, 1, fc.encode_params(fc.default_params()))) +
+              fc.record(fc.STDIN, 1, b""))
+        bad = (fc.record(fc.BEGIN_REQUEST, 2, fc.begin_body()) +
+               b"".join(fc.stream_records(fc.PARAMS, 2, huge, end=True)) +
+               fc.record(fc.STDIN, 2, b""))
+        with s.connect() as c:
+            c.send(ok)
+            r = c.read_response(1, timeout=20)
+            eq(r.status, 200, "kept request before the hostile one")
+            try:
+                c.send(bad)
+                c.shutdown_write()
+            except OSError:
+                pass
+            r2 = c.read_response(2, timeout=20)
+            check(not r2.timeout, "huge length on a kept connection: answered or closed")
+            check(r2.status != 200, "huge length on a kept connection refused (got %r)" % r2)
+        check(s.alive(), "huge length on a kept connection: the server survived")
+        s.assert_serving("after a huge length on a kept connection")
+
+
+def test_get_values_overflow_on_kept_connection():
+    """LIBFCGI.md #2 after a first kept request: the server must survive."""
+    gv = fc.record(fc.GET_VALUES, 0, fc.encode_params([(b"FCGI_MAX_CONNS", b"")] * 6))
+    with w.serve(w.app("hello")) as s:
+        with s.connect() as c:
+            r = c.request(fc.default_params(), keep=True)
+            eq(r.status, 200, "kept request before GET_VALUES")
+            try:
+                c.send(gv + gv)
+                c.send(fc.record(fc.BEGIN_REQUEST, 1, fc.begin_body()))
+                c.shutdown_write()
+            except OSError:
+                pass
+            c.read_until_eof(timeout=20)
+        check(s.alive(), "GET_VALUES overflow on a kept connection: the server survived")
+        s.assert_serving("after GET_VALUES on a kept connection")
+
+
 def test_roles_refused_via_client():
     with w.serve(w.app("hello")) as s:
         for role in (fc.AUTHORIZER, fc.FILTER):

@@ -147,7 +147,9 @@ def test_computed_content_length():
         r = s.get("/", "token=cl")
         eq(r.status, 200, "status")
         eq(bytes(r.body), b"logged\n", "body")
-        eq(r.header("Content-Length"), "7", "Content-Length computed for a one-chunk list")
+        if not w.VALIDATE:
+            # (under wsgiref.validate the list is hidden behind an iterator)
+            eq(r.header("Content-Length"), "7", "Content-Length computed for a one-chunk list")
     with w.serve(w.app("echo_environ")) as s:
         r = s.get("/")
         eq(r.header("Content-Length"), str(len(r.body)), "app's Content-Length kept")

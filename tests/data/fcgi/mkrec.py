@@ -273,6 +273,36 @@ def _(r):
     r.request(rid=2)
 
 
+@case("huge_param_length", "outcome: refused\n")
+def _(r):
+    r.comment("a pair declaring a 1 GiB value (LIBFCGI.md #1, CVE-2025-23016): must not")
+    r.comment("kill the server")
+    r.begin()
+    r.record(4, 1, b"\x0a\xc0\x00\x00\x00HTTP_X_BIG" + b"A" * 32,
+             note="name 10, value 0x40000000")
+    r.record(4, 1, b"", note="(end of params)")
+    r.stdin_end()
+
+
+@case("huge_param_name_split", "outcome: refused\n")
+def _(r):
+    r.comment("a 4-byte name length 0x7fffffff cut across 1-byte PARAMS records")
+    r.begin()
+    r.params(pairs=PARAMS[:2])
+    for b in (b"\xff", b"\xff", b"\xff", b"\xff", b"\x01", b"N"):
+        r.record(4, 1, b)
+    r.record(4, 1, b"", note="(end of params)")
+    r.stdin_end()
+
+
+@case("get_values_overflow", "outcome: refused\n")
+def _(r):
+    r.comment("FCGI_GET_VALUES naming FCGI_MAX_CONNS six times (LIBFCGI.md #2: a stack")
+    r.comment("overflow in libfcgi's reply): must not kill the server")
+    r.record(9, 0, fc.encode_params([(b"FCGI_MAX_CONNS", b"")] * 6))
+    r.request()
+
+
 @case("get_values_then_request", "outcome: any\n")
 def _(r):
     r.comment("FCGI_GET_VALUES (management), then a normal request")
