@@ -30,6 +30,28 @@ expect_body "wfpkg.web:api" --pythonpath /nonexistent-dir --pythonpath "$WF_APPS
 expect_body "Hello, world!" --chdir "$WF_APPS" hello.py
 expect_body "other" --chdir "$WF_APPS" hello.py:other
 
+# --virtualenv: a module installed only in the virtualenv's site-packages
+V=$T/venv
+if "$PYTHON" -m venv --without-pip "$V" >"$T/venv.out" 2>&1; then
+    SP=$("$PYTHON" -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
+    mkdir -p "$V/lib/$SP/site-packages"
+    cat >"$V/lib/$SP/site-packages/wf_venv_only.py" <<'PY'
+import sys
+
+
+def application(environ, start_response):
+    body = ("from the virtualenv, prefix=%s" % sys.prefix).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+PY
+    expect_body "from the virtualenv, prefix=$V" --virtualenv "$V" wf_venv_only
+    run_bounded 30 "$WSGI_FCGI" --check wf_venv_only
+    assert_nonzero "$RUN_STATUS" "without --virtualenv the virtualenv's module is not found"
+else
+    echo "note: cannot make a virtualenv with $PYTHON -m venv; --virtualenv not tested"
+    cat "$T/venv.out"
+fi
+
 # The factory is called once per worker, not once per request.
 S=$T/factory.sock
 if serve factory "unix:$S" --pythonpath "$WF_APPS" 'wfpkg.web:create_app()'; then

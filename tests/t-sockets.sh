@@ -47,6 +47,24 @@ if serve mode666 "unix:$S" --socket-mode 666 "$APP"; then
     stop_pid "$SERVER_PID"
 fi
 
+# --- --socket-owner (needs root to give the socket away)
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null && getent group nogroup >/dev/null; then
+    S=$T/owner.sock
+    if serve owner "unix:$S" --socket-owner nobody:nogroup "$APP"; then
+        assert_eq nobody:nogroup "$(stat -c %U:%G "$S")" "--socket-owner nobody:nogroup"
+        assert_eq 660 "$(stat -c %a "$S")" "--socket-owner keeps mode 0660"
+        assert_serving "unix:$S" "--socket-owner: serves"
+        stop_pid "$SERVER_PID"
+    fi
+    S=$T/owner2.sock
+    if serve owner2 "unix:$S" --socket-owner nobody "$APP"; then
+        assert_eq nobody "$(stat -c %U "$S")" "--socket-owner nobody"
+        stop_pid "$SERVER_PID"
+    fi
+else
+    echo "note: not root (or no nobody/nogroup); --socket-owner not tested"
+fi
+
 # --- a stale socket file (nobody listening) is replaced
 S=$T/stale.sock
 "$PYTHON" -c 'import socket, sys
