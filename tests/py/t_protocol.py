@@ -176,6 +176,32 @@ def test_idle_kept_connection_does_not_starve():
         s.assert_serving("after the idle kept connection")
 
 
+def test_several_idle_kept_connections_do_not_starve():
+    """More idle kept connections than threads (-t 2, 4 idle): new
+    connections are still served, and so are the idle ones when they
+    come back."""
+    with w.serve(w.app("hello"), ["-t", "2"]) as s:
+        idle = []
+        try:
+            for i in range(4):
+                c = s.connect(timeout=60)
+                idle.append(c)
+                r = c.request(fc.default_params(), keep=True, timeout=60)
+                eq(r.status, 200, "kept connection %d: first request" % i)
+            for i in range(3):
+                r = s.get("/", timeout=60)
+                eq(r.status, 200, "new connection %d served beside 4 idle kept ones" % i)
+            for i, c in enumerate(idle):
+                r = c.request(fc.default_params(), keep=True, timeout=60)
+                if r.eof and r.status is None:
+                    continue   # the server may close idle kept connections
+                eq(r.status, 200, "kept connection %d: second request" % i)
+        finally:
+            for c in idle:
+                c.close()
+        s.assert_serving("after idle kept connections")
+
+
 def test_bad_input_closes_only_its_connection():
     with w.serve(w.app("echo_body"), ["-t", "4"]) as s:
         body = b"held open while another connection misbehaves"
