@@ -274,10 +274,10 @@ def main(tests=None):
     finally:
         _current[0] = "teardown"
         stop_all()
-        if _tmp[0] and not _failures:
-            shutil.rmtree(_tmp[0], ignore_errors=True)
-        elif _tmp[0]:
+        if _tmp[0] and _failures and os.environ.get("WF_KEEP_TMP") == "1":
             print("temp dir kept: %s" % _tmp[0])
+        elif _tmp[0]:
+            shutil.rmtree(_tmp[0], ignore_errors=True)
     if _failures:
         print("%d failed check(s)" % len(_failures))
         rc = 1
