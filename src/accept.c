@@ -17,6 +17,7 @@
 #include "front.h"
 #include "io.h"
 #include "log.h"
+#include "scoreboard.h"
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int acceptor_waiting;
@@ -32,7 +33,8 @@ int wf_accept_init(struct wf_server *srv, char *err, size_t errlen)
 
 int wf_accept_waiting(void)
 {
-    return atomic_load(&acceptor_waiting);
+    /* With a master, idle acceptors of every worker count. */
+    return wf_board ? atomic_load(&wf_board->acceptors_waiting) > 0 : atomic_load(&acceptor_waiting);
 }
 
 int wf_accept(struct wf_server *srv)
@@ -45,7 +47,11 @@ int wf_accept(struct wf_server *srv)
         int rc;
 
         atomic_store(&acceptor_waiting, 1);
+        if (wf_board)
+            atomic_fetch_add(&wf_board->acceptors_waiting, 1);
         rc = poll(p, 2, -1);
+        if (wf_board)
+            atomic_fetch_sub(&wf_board->acceptors_waiting, 1);
         atomic_store(&acceptor_waiting, 0);
         if (rc < 0) {
             if (errno != EINTR) {

@@ -287,7 +287,17 @@ void wf_usage(void)
 "      --scgi                speak SCGI instead of FastCGI\n"
 "      --max-header-size N   longest SCGI header accepted (default 65536)\n"
 "Serving:\n"
+"  -p, --processes N         worker processes under a supervising master (default 1)\n"
 "  -t, --threads N           request threads per process (default 1)\n"
+"      --max-requests N      replace a worker after N requests\n"
+"      --timeout SEC         kill and replace a worker whose request runs longer\n"
+"      --graceful-timeout SEC  time in-flight requests get after SIGTERM/SIGHUP (30)\n"
+"Housekeeping:\n"
+"      --pidfile FILE        write the master's pid to FILE\n"
+"      --user USER, --group GROUP  drop privileges to these after binding\n"
+"      --access-log FILE     one line per request (- = stderr)\n"
+"      --log-file FILE       log here instead of stderr (reopened on SIGUSR1)\n"
+"      --stats ADDR          serve a JSON snapshot of the workers on ADDR\n"
 "Application:\n"
 "      --chdir DIR           change to DIR before loading the application\n"
 "      --pythonpath DIR      prepend DIR to sys.path (repeatable)\n"
@@ -307,7 +317,8 @@ void wf_usage(void)
 enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_OWNER, OPT_FD, OPT_BACKLOG, OPT_CGI,
     OPT_CHDIR, OPT_PYTHONPATH, OPT_VIRTUALENV, OPT_CALLABLE, OPT_URL_SCHEME,
-    OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER
+    OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
+    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS
 };
 
 static const struct option long_options[] = {
@@ -320,6 +331,16 @@ static const struct option long_options[] = {
     { "scgi", no_argument, NULL, OPT_SCGI },
     { "max-header-size", required_argument, NULL, OPT_MAX_HEADER },
     { "threads", required_argument, NULL, 't' },
+    { "processes", required_argument, NULL, 'p' },
+    { "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "graceful-timeout", required_argument, NULL, OPT_GRACEFUL_TIMEOUT },
+    { "pidfile", required_argument, NULL, OPT_PIDFILE },
+    { "user", required_argument, NULL, OPT_USER },
+    { "group", required_argument, NULL, OPT_GROUP },
+    { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+    { "log-file", required_argument, NULL, OPT_LOG_FILE },
+    { "stats", required_argument, NULL, OPT_STATS },
     { "chdir", required_argument, NULL, OPT_CHDIR },
     { "pythonpath", required_argument, NULL, OPT_PYTHONPATH },
     { "virtualenv", required_argument, NULL, OPT_VIRTUALENV },
@@ -343,12 +364,14 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
     cfg->fd = -1;
     cfg->backlog = 1024;
     cfg->threads = 1;
+    cfg->processes = 1;
+    cfg->graceful_timeout = 30;
     cfg->callable = "application";
     cfg->max_header = WF_SCGI_DEFAULT_MAX_HEADER;
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":s:t:hV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:t:p:hV", long_options, NULL)) != -1) {
         switch (c) {
         case 's':
             if (wf_addr_parse(optarg, &cfg->addr, err, errlen) < 0)
@@ -393,6 +416,46 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
             if (wf_parse_uint("--threads", optarg, 1, 1024, &v, err, errlen) < 0)
                 return WF_CONFIG_ERROR;
             cfg->threads = (unsigned)v;
+            break;
+        case 'p':
+            if (wf_parse_uint("--processes", optarg, 1, 256, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->processes = (unsigned)v;
+            break;
+        case OPT_MAX_REQUESTS:
+            if (wf_parse_uint("--max-requests", optarg, 1, 1000000000UL, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->max_requests = v;
+            break;
+        case OPT_TIMEOUT:
+            if (wf_parse_uint("--timeout", optarg, 1, 86400, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->timeout = (unsigned)v;
+            break;
+        case OPT_GRACEFUL_TIMEOUT:
+            if (wf_parse_uint("--graceful-timeout", optarg, 0, 86400, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->graceful_timeout = (unsigned)v;
+            break;
+        case OPT_PIDFILE:
+            cfg->pidfile = optarg;
+            break;
+        case OPT_USER:
+            cfg->user = optarg;
+            break;
+        case OPT_GROUP:
+            cfg->group = optarg;
+            break;
+        case OPT_ACCESS_LOG:
+            cfg->access_log = optarg;
+            break;
+        case OPT_LOG_FILE:
+            cfg->log_file = optarg;
+            break;
+        case OPT_STATS:
+            if (wf_addr_parse(optarg, &cfg->stats_addr, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->stats_arg = optarg;
             break;
         case OPT_CHDIR:
             cfg->chdir = optarg;
@@ -474,6 +537,10 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
     }
     if ((cfg->socket_mode_set || cfg->socket_owner) && cfg->addr.kind != WF_ADDR_UNIX) {
         seterr(err, errlen, "--socket-mode and --socket-owner apply to a unix socket given with -s");
+        return WF_CONFIG_ERROR;
+    }
+    if (cfg->cgi && (cfg->processes > 1 || cfg->stats_arg)) {
+        seterr(err, errlen, "--cgi serves one request: -p and --stats do not apply");
         return WF_CONFIG_ERROR;
     }
     if (wf_app_spec_parse(cfg->app_arg, cfg->callable, &cfg->app, err, errlen) < 0)

@@ -45,6 +45,18 @@ struct wf_config {
     int scgi;                     /* --scgi */
     unsigned long max_header;     /* --max-header-size (SCGI), bytes */
     unsigned threads;             /* -t, default 1 */
+    unsigned processes;           /* -p, default 1 */
+    unsigned long max_requests;   /* --max-requests, 0 = never */
+    unsigned timeout;             /* --timeout seconds, 0 = none */
+    unsigned graceful_timeout;    /* --graceful-timeout seconds, default 30 */
+
+    const char *pidfile;
+    const char *user;
+    const char *group;
+    const char *access_log;       /* FILE or "-" (stderr) */
+    const char *log_file;
+    const char *stats_arg;        /* --stats ADDR or NULL */
+    struct wf_addr stats_addr;
 
     const char *chdir;
     const char **pythonpath;      /* --pythonpath, in order (array owned) */

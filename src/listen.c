@@ -171,16 +171,17 @@ static int resolve_owner(const char *spec, uid_t *uid, gid_t *gid, char *err, si
     return 0;
 }
 
-static int open_unix(const struct wf_config *cfg, struct wf_listener *out, char *err, size_t errlen)
+static int open_unix(const struct wf_addr *addr, unsigned mode, const char *owner, unsigned backlog,
+                     struct wf_listener *out, char *err, size_t errlen)
 {
-    const char *path = cfg->addr.path;
+    const char *path = addr->path;
     struct sockaddr_un un;
     int fd = -1, in_use;
     mode_t old_umask;
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
 
-    if (cfg->socket_owner && resolve_owner(cfg->socket_owner, &uid, &gid, err, errlen) < 0)
+    if (owner && resolve_owner(owner, &uid, &gid, err, errlen) < 0)
         return -1;
     in_use = unix_path_in_use(path, err, errlen);
     if (in_use != 0)
@@ -199,7 +200,7 @@ static int open_unix(const struct wf_config *cfg, struct wf_listener *out, char 
     memcpy(un.sun_path, path, strlen(path));
     /* Bind with a restrictive umask so the socket is never more open than
      * asked for, not even for the moment before chmod. */
-    old_umask = umask(0777 & ~(cfg->socket_mode & 0777));
+    old_umask = umask(0777 & ~(mode & 0777));
     if (bind(fd, (struct sockaddr *)&un, sizeof un) < 0) {
         int e = errno;
         umask(old_umask);
@@ -209,21 +210,21 @@ static int open_unix(const struct wf_config *cfg, struct wf_listener *out, char 
     }
     umask(old_umask);
     snprintf(out->unlink_path, sizeof out->unlink_path, "%s", path);
-    if (chmod(path, cfg->socket_mode) < 0) {
+    if (chmod(path, mode) < 0) {
         snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
         goto fail;
     }
     if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0) {
-        snprintf(err, errlen, "chown %s to %s: %s", path, cfg->socket_owner, strerror(errno));
+        snprintf(err, errlen, "chown %s to %s: %s", path, owner, strerror(errno));
         goto fail;
     }
-    if (listen(fd, (int)cfg->backlog) < 0) {
+    if (listen(fd, (int)backlog) < 0) {
         snprintf(err, errlen, "listen unix:%s: %s", path, strerror(errno));
         goto fail;
     }
-    if (cfg->socket_mode & 0002)
+    if (mode & 0002)
         wf_log(WF_LOG_WARNING, "unix socket %s is world-writable (mode %04o): any local user can talk to the application",
-               path, cfg->socket_mode);
+               path, mode);
     out->fd = fd;
     out->family = AF_UNIX;
     snprintf(out->desc, sizeof out->desc, "unix:%s", path);
@@ -235,20 +236,21 @@ fail:
     return -1;
 }
 
-static int open_tcp(const struct wf_config *cfg, struct wf_listener *out, char *err, size_t errlen)
+static int open_tcp(const struct wf_addr *addr, unsigned backlog, struct wf_listener *out,
+                    char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int rc, fd = -1, last_errno = 0;
-    const char *host = cfg->addr.host[0] ? cfg->addr.host : NULL;
+    const char *host = addr->host[0] ? addr->host : NULL;
     char where[300];
     _Static_assert(sizeof where < sizeof ((struct wf_listener *)0)->desc, "desc holds where");
 
-    wf_addr_format(&cfg->addr, where, sizeof where);
+    wf_addr_format(addr, where, sizeof where);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = host ? AF_UNSPEC : AF_INET;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, cfg->addr.port, &hints, &res);
+    rc = getaddrinfo(host, addr->port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "resolve %s: %s", where, gai_strerror(rc));
         return -1;
@@ -263,7 +265,7 @@ static int open_tcp(const struct wf_config *cfg, struct wf_listener *out, char *
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (ai->ai_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, (int)cfg->backlog) == 0) {
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, (int)backlog) == 0) {
             out->family = ai->ai_family;
             break;
         }
@@ -312,9 +314,8 @@ int wf_listen_open(const struct wf_config *cfg, struct wf_listener *out,
         return 0;
     }
     if (cfg->socket_arg) {
-        out->source = WF_SRC_SOCKET;
-        return cfg->addr.kind == WF_ADDR_UNIX ? open_unix(cfg, out, err, errlen)
-                                              : open_tcp(cfg, out, err, errlen);
+        return wf_listen_open_addr(&cfg->addr, cfg->socket_mode, cfg->socket_owner, cfg->backlog,
+                                   out, err, errlen);
     }
     if (cfg->fd >= 0)
         return adopt_fd(cfg->fd, WF_SRC_FD, "--fd", out, err, errlen);
@@ -334,6 +335,16 @@ int wf_listen_open(const struct wf_config *cfg, struct wf_listener *out,
     out->source = WF_SRC_CGI;
     snprintf(out->desc, sizeof out->desc, "CGI");
     return 0;
+}
+
+int wf_listen_open_addr(const struct wf_addr *addr, unsigned mode, const char *owner,
+                        unsigned backlog, struct wf_listener *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    out->source = WF_SRC_SOCKET;
+    return addr->kind == WF_ADDR_UNIX ? open_unix(addr, mode, owner, backlog, out, err, errlen)
+                                      : open_tcp(addr, backlog, out, err, errlen);
 }
 
 void wf_listen_close(struct wf_listener *l)

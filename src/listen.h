@@ -27,6 +27,11 @@ struct wf_listener {
 int wf_listen_open(const struct wf_config *cfg, struct wf_listener *out,
                    char *err, size_t errlen);
 
+/* Creates a listening socket on addr (unix sockets get mode and, when not
+ * NULL, owner USER[:GROUP]).  -1 with one line in err. */
+int wf_listen_open_addr(const struct wf_addr *addr, unsigned mode, const char *owner,
+                        unsigned backlog, struct wf_listener *out, char *err, size_t errlen);
+
 /* Closes the socket and removes a unix socket file we created. */
 void wf_listen_close(struct wf_listener *l);
 

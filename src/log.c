@@ -4,6 +4,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,5 +94,81 @@ void wf_log_text(enum wf_log_level level, const char *text, size_t len)
             break;
         len -= linelen + 1;
         text = nl + 1;
+    }
+}
+
+static int open_append(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int wf_log_open_file(const char *path)
+{
+    int fd = open_append(path);
+
+    if (fd < 0)
+        return -1;
+    if (dup2(fd, 2) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    close(fd);
+    log_fd = 2;
+    return 0;
+}
+
+int wf_log_reopen(const char *path)
+{
+    return wf_log_open_file(path);
+}
+
+static int access_fd = -1;
+static const char *access_path;
+
+int wf_access_log_open(const char *path)
+{
+    if (strcmp(path, "-") == 0) {
+        access_fd = 2;
+        access_path = NULL;
+        return 0;
+    }
+    access_fd = open_append(path);
+    access_path = path;
+    return access_fd < 0 ? -1 : 0;
+}
+
+void wf_access_log_reopen(void)
+{
+    int fd;
+
+    if (!access_path || access_fd < 0)
+        return;
+    fd = open_append(access_path);
+    if (fd < 0) {
+        wf_log(WF_LOG_ERROR, "reopening %s: %s", access_path, strerror(errno));
+        return;
+    }
+    dup2(fd, access_fd);
+    close(fd);
+}
+
+int wf_access_log_enabled(void)
+{
+    return access_fd >= 0;
+}
+
+void wf_access_log_write(const char *line, size_t len)
+{
+    while (access_fd >= 0 && len > 0) {
+        ssize_t w = write(access_fd, line, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        line += w;
+        len -= (size_t)w;
     }
 }

@@ -26,4 +26,17 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
  * prefix.  A trailing newline does not produce an empty line. */
 void wf_log_text(enum wf_log_level level, const char *text, size_t len);
 
+/* --log-file: opens path for appending and makes it both the log and fd 2
+ * (so Python's own stderr lands there too).  0 or -1 (errno). */
+int wf_log_open_file(const char *path);
+/* Opens path again (after rotation); the same descriptors stay in use. */
+int wf_log_reopen(const char *path);
+
+/* --access-log: FILE, or "-" for stderr.  0 or -1 (errno). */
+int wf_access_log_open(const char *path);
+void wf_access_log_reopen(void);
+int wf_access_log_enabled(void);
+/* Writes one complete line (with its newline) with a single write(2). */
+void wf_access_log_write(const char *line, size_t len);
+
 #endif

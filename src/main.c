@@ -12,6 +12,7 @@
 #include "config.h"
 #include "listen.h"
 #include "log.h"
+#include "master.h"
 #include "worker.h"
 #include "wsgi.h"
 
@@ -43,6 +44,16 @@ int main(int argc, char **argv)
         wf_config_free(&cfg);
         return rc;
     }
+    if (cfg.log_file && wf_log_open_file(cfg.log_file) < 0) {
+        fprintf(stderr, "wsgi-fcgi: --log-file %s: %s\n", cfg.log_file, strerror(errno));
+        wf_config_free(&cfg);
+        return 1;
+    }
+    if (cfg.access_log && wf_access_log_open(cfg.access_log) < 0) {
+        fprintf(stderr, "wsgi-fcgi: --access-log %s: %s\n", cfg.access_log, strerror(errno));
+        wf_config_free(&cfg);
+        return 1;
+    }
     if (wf_listen_open(&cfg, &listener, err, sizeof err) < 0) {
         fprintf(stderr, "wsgi-fcgi: %s\n", err);
         wf_config_free(&cfg);
@@ -55,7 +66,12 @@ int main(int argc, char **argv)
         wf_config_free(&cfg);
         return 2;
     }
-    rc = wf_worker_run(&cfg, &listener);
+    /* A master supervises the workers whenever there is a socket: it
+     * restores a worker that dies, recycles, reloads and reports. */
+    if (listener.source == WF_SRC_CGI)
+        rc = wf_worker_run(&cfg, &listener);
+    else
+        rc = wf_master_run(&cfg, &listener);
     wf_listen_close(&listener);
     wf_config_free(&cfg);
     return rc;

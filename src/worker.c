@@ -32,26 +32,153 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "front.h"
 #include "io.h"
 #include "log.h"
 #include "py.h"
+#include "scoreboard.h"
 #include "worker.h"
 #include "wsgi.h"
 
 struct thread_ctx {
     const struct wf_front *front;
     struct wf_server *srv;
+    const struct wf_config *cfg;
+    unsigned index;
     pthread_t tid;
 };
+
+static _Atomic unsigned long served;   /* requests of this process */
+
+/* Appends s (of length n) to a log line, escaping quotes, backslashes and
+ * control bytes so that a line is always one line. */
+static size_t put_escaped(char *out, size_t pos, size_t cap, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n && pos + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+            out[pos++] = '\\';
+            out[pos++] = 'x';
+            out[pos++] = hex[c >> 4];
+            out[pos++] = hex[c & 15];
+        } else {
+            out[pos++] = (char)c;
+        }
+    }
+    return pos;
+}
+
+static size_t put_raw(char *out, size_t pos, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (pos + n >= cap)
+        n = pos < cap ? cap - pos - 1 : 0;
+    memcpy(out + pos, s, n);
+    return pos + n;
+}
+
+static size_t put_param(char *out, size_t pos, size_t cap, const struct wf_request *req,
+                        const char *name)
+{
+    const struct wf_param *p = wf_req_param(req, name);
+
+    if (!p || p->value_len == 0) {
+        if (pos + 1 < cap)
+            out[pos++] = '-';
+        return pos;
+    }
+    return put_escaped(out, pos, cap, p->value, p->value_len);
+}
+
+/* The access log line: Apache combined format plus the duration in
+ * microseconds. */
+static void access_log(const struct wf_request *req, long long start_us, long long end_us)
+{
+    char line[4096], date[64];
+    size_t pos = 0, cap = sizeof line - 2;
+    struct timespec ts;
+    struct tm tm;
+    int n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(date, sizeof date, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    pos = put_param(line, pos, cap, req, "REMOTE_ADDR");
+    pos = put_raw(line, pos, cap, " - ");
+    pos = put_param(line, pos, cap, req, "REMOTE_USER");
+    n = snprintf(line + pos, cap - pos, " [%s] \"", date);
+    pos += n > 0 ? (size_t)n : 0;
+    pos = put_param(line, pos, cap, req, "REQUEST_METHOD");
+    pos = put_raw(line, pos, cap, " ");
+    pos = put_param(line, pos, cap, req, wf_req_param(req, "REQUEST_URI") ? "REQUEST_URI" : "PATH_INFO");
+    pos = put_raw(line, pos, cap, " ");
+    pos = put_param(line, pos, cap, req, "SERVER_PROTOCOL");
+    n = snprintf(line + pos, cap - pos, "\" %d %llu \"", req->status ? req->status : 0,
+                 req->body_bytes);
+    pos += n > 0 ? (size_t)n : 0;
+    pos = put_param(line, pos, cap, req, "HTTP_REFERER");
+    pos = put_raw(line, pos, cap, "\" \"");
+    pos = put_param(line, pos, cap, req, "HTTP_USER_AGENT");
+    if (pos >= cap)
+        pos = cap - 1;
+    n = snprintf(line + pos, sizeof line - pos, "\" %lld\n", end_us - start_us);
+    pos += n > 0 ? (size_t)n : 0;
+    if (pos > sizeof line)
+        pos = sizeof line;
+    wf_access_log_write(line, pos);
+}
+
+static long long now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Publishes the request in hand on the scoreboard (for --timeout, --stats). */
+static void board_begin(const struct thread_ctx *ctx, const struct wf_request *req)
+{
+    struct wf_thread_slot *t;
+    const struct wf_param *m, *u;
+
+    if (!wf_my_slot)
+        return;
+    t = &wf_my_slot->threads[ctx->index];
+    m = wf_req_param(req, "REQUEST_METHOD");
+    u = wf_req_param(req, "REQUEST_URI");
+    if (!u)
+        u = wf_req_param(req, "PATH_INFO");
+    snprintf(t->label, sizeof t->label, "%.*s %.*s", m ? (int)(m->value_len > 16 ? 16 : m->value_len) : 1,
+             m ? m->value : "-", u ? (int)(u->value_len > 90 ? 90 : u->value_len) : 1, u ? u->value : "-");
+    atomic_fetch_add(&wf_my_slot->in_flight, 1);
+    atomic_store(&t->start_ms, wf_now_ms());
+}
+
+static void board_end(const struct thread_ctx *ctx, const struct wf_request *req)
+{
+    if (!wf_my_slot)
+        return;
+    atomic_store(&wf_my_slot->threads[ctx->index].start_ms, 0);
+    atomic_fetch_sub(&wf_my_slot->in_flight, 1);
+    atomic_fetch_add(&wf_my_slot->requests, 1);
+    if (req->status >= 500 || req->abort)
+        atomic_fetch_add(&wf_my_slot->errors, 1);
+}
 
 static void *serve(void *arg)
 {
     struct thread_ctx *ctx = arg;
     struct wf_request req;
     void *state = ctx->front->thread_new(ctx->srv);
+    unsigned long max = ctx->cfg->max_requests;
 
     if (!state) {
         wf_log(WF_LOG_ERROR, "cannot start a request thread: out of memory");
@@ -59,10 +186,22 @@ static void *serve(void *arg)
     }
     wf_req_init(&req);
     wf_py_thread_attach();
-    while (ctx->front->accept(state, &req) == WF_ACCEPT_OK) {
+    while (!(max && atomic_load(&served) >= max) &&
+           ctx->front->accept(state, &req) == WF_ACCEPT_OK) {
+        long long start = wf_access_log_enabled() ? now_us() : 0;
+
+        board_begin(ctx, &req);
         wf_wsgi_handle(&req);
+        /* The params live until finish: log first. */
+        if (start)
+            access_log(&req, start, now_us());
         ctx->front->finish(state, &req);
+        board_end(ctx, &req);
         wf_req_reset(&req);
+        if (max && atomic_fetch_add(&served, 1) + 1 == max) {
+            /* Recycle: the main thread stops this process gracefully. */
+            kill(getpid(), SIGUSR2);
+        }
     }
     wf_py_thread_detach();
     wf_req_release(&req);
@@ -134,7 +273,7 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         goto out;
     }
     opts.multithread = srv.threads > 1;
-    opts.multiprocess = cgi || l->inherited;
+    opts.multiprocess = cgi || l->inherited || cfg->processes > 1;
     opts.run_once = cgi;
     if (wf_wsgi_setup(cfg, &opts, err, sizeof err) < 0) {
         wf_log(WF_LOG_ERROR, "%s", err);
@@ -144,6 +283,8 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         wf_py_finalize();
         goto out;
     }
+    if (wf_my_slot)
+        atomic_store(&wf_my_slot->state, WF_SLOT_READY);
     if (!cgi)
         wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s over %s on %s (1 process x %u thread%s, Python %s)",
                PACKAGE_VERSION, cfg->app_arg, front->name, l->desc, srv.threads, srv.threads > 1 ? "s" : "",
@@ -158,6 +299,7 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
     if (cgi) {
         threads[0].front = front;
         threads[0].srv = &srv;
+        threads[0].cfg = cfg;
         serve(&threads[0]);
         rc = 0;
         goto stop;
@@ -166,6 +308,8 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         int e;
         threads[i].front = front;
         threads[i].srv = &srv;
+        threads[i].cfg = cfg;
+        threads[i].index = i;
         e = pthread_create(&threads[i].tid, NULL, serve, &threads[i]);
         if (e != 0) {
             wf_log(WF_LOG_ERROR, "cannot start request thread %u: %s", i + 1, strerror(e));
@@ -184,6 +328,17 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
                    sig == SIGTERM ? "SIGTERM" : "SIGINT");
             break;
         }
+        if (sig == SIGUSR2) {
+            wf_log(WF_LOG_INFO, "served %lu requests (--max-requests): recycling this worker",
+                   (unsigned long)atomic_load(&served));
+            break;
+        }
+        if (sig == SIGUSR1) {
+            if (cfg->log_file && wf_log_reopen(cfg->log_file) < 0)
+                wf_log(WF_LOG_ERROR, "reopening %s: %s", cfg->log_file, strerror(errno));
+            wf_access_log_reopen();
+            continue;
+        }
         if (sig == SIGQUIT) {
             wf_log(WF_LOG_INFO, "SIGQUIT: exiting now");
             wf_listen_close(l);
@@ -192,6 +347,8 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         wf_log(WF_LOG_INFO, "signal %d ignored", sig);
     }
     srv.stopping = 1;
+    if (wf_my_slot)
+        atomic_store(&wf_my_slot->state, WF_SLOT_STOPPING);
     if (write(wake[1], "x", 1) < 0)
         wf_log(WF_LOG_ERROR, "wake pipe: %s", strerror(errno));
     for (i = 0; i < started; i++)

@@ -1,0 +1,577 @@
+/*
+ * master.c - the prefork supervisor.
+ *
+ * DESIGN
+ * The master owns the listening socket and forks the workers, which inherit
+ * it; it never initialises Python, so a reload is simply new workers
+ * importing the application afresh.  All its signals stay blocked except
+ * inside ppoll(), whose atomically swapped mask is the only place a handler
+ * can run; the handlers only set flags, and the loop acts on them.  No
+ * SIGCHLD can be lost between a check and a wait.
+ *
+ * Workers publish their state in a shared scoreboard (scoreboard.h): ready
+ * once the application is loaded, counters, and per thread the start time
+ * and label of the request in hand.  From it the master
+ *   - tells a start-up failure (the worker died before it was ready) from a
+ *     crash: at start-up it exits 1 instead of forking forever; later it
+ *     respawns with exponential back-off while workers die young;
+ *   - kills a worker whose request outlives --timeout, with a log line
+ *     naming that request;
+ *   - answers --stats with a JSON snapshot.
+ * SIGHUP starts a new generation; the old one gets SIGTERM (and finishes
+ * its requests) only once every new worker is ready, so no connection is
+ * refused and a reload that cannot load the new code keeps the old workers.
+ * Workers die with the master (PR_SET_PDEATHSIG), even on SIGKILL.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "master.h"
+#include "scoreboard.h"
+#include "worker.h"
+
+static volatile sig_atomic_t sig_chld, sig_term, sig_int, sig_quit, sig_hup, sig_ttin, sig_ttou,
+    sig_usr1;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+
+    switch (sig) {
+    case SIGCHLD: sig_chld = 1; break;
+    case SIGTERM: sig_term = 1; break;
+    case SIGINT: sig_int = 1; break;
+    case SIGQUIT: sig_quit = 1; break;
+    case SIGHUP: sig_hup = 1; break;
+    case SIGTTIN: sig_ttin = 1; break;
+    case SIGTTOU: sig_ttou = 1; break;
+    case SIGUSR1: sig_usr1 = 1; break;
+    }
+    errno = saved;
+}
+
+static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1 };
+#define NHANDLED (sizeof handled / sizeof handled[0])
+
+struct master {
+    const struct wf_config *cfg;
+    struct wf_listener *l;
+    struct wf_scoreboard *board;
+    pid_t pid;
+    long long started_ms;
+    unsigned target;          /* workers wanted */
+    unsigned generation;      /* the generation being served */
+    unsigned old_generation;  /* the generation a reload replaces, or 0 */
+    int reloading;
+    int ever_ready;           /* some worker has loaded the application */
+    int stopping;             /* 1 graceful, 2 immediate */
+    long long stop_deadline;
+    long long next_spawn;     /* back-off: not before this time */
+    long long backoff;
+    int fatal;
+    int stats_fd;
+    unsigned long long reaped;
+};
+
+static struct wf_worker_slot *slot(struct master *m, unsigned i)
+{
+    return wf_scoreboard_slot(m->board, i);
+}
+
+static void child_main(struct master *m, unsigned i)
+{
+    struct sigaction sa;
+    sigset_t none;
+    size_t k;
+    int rc;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != m->pid)
+        _exit(1);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (k = 0; k < NHANDLED; k++)
+        sigaction(handled[k], &sa, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (m->stats_fd >= 0)
+        close(m->stats_fd);
+    wf_board = m->board;
+    wf_my_slot = slot(m, i);
+    rc = wf_worker_run(m->cfg, m->l);
+    _exit(rc);
+}
+
+static int spawn(struct master *m)
+{
+    unsigned i;
+    pid_t pid;
+    struct wf_worker_slot *s = NULL;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        s = slot(m, i);
+        if (atomic_load(&s->state) == WF_SLOT_FREE && s->pid == 0)
+            break;
+    }
+    if (i == m->board->nslots) {
+        wf_log(WF_LOG_ERROR, "no free worker slot (%u in use)", m->board->nslots);
+        return -1;
+    }
+    memset(s, 0, m->board->slot_size);
+    s->generation = m->generation;
+    s->started_ms = wf_now_ms();
+    atomic_store(&s->state, WF_SLOT_STARTING);
+    pid = fork();
+    if (pid < 0) {
+        wf_log(WF_LOG_ERROR, "fork: %s", strerror(errno));
+        atomic_store(&s->state, WF_SLOT_FREE);
+        return -1;
+    }
+    if (pid == 0)
+        child_main(m, i);
+    s->pid = pid;
+    return 0;
+}
+
+static unsigned count(struct master *m, unsigned generation, int ready_only)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        int st = atomic_load(&s->state);
+        if (s->pid && s->generation == generation && st != WF_SLOT_STOPPING &&
+            (!ready_only || st == WF_SLOT_READY))
+            n++;
+    }
+    return n;
+}
+
+static void signal_generation(struct master *m, unsigned generation, int sig)
+{
+    unsigned i;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        if (s->pid && (generation == 0 || s->generation == generation)) {
+            if (sig == SIGTERM)
+                atomic_store(&s->state, WF_SLOT_STOPPING);
+            kill(s->pid, sig);
+        }
+    }
+}
+
+static void describe_status(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, len, "was killed by signal %d (%s)%s", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    else
+        snprintf(buf, len, "ended with status 0x%x", status);
+}
+
+static void reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        unsigned i;
+        struct wf_worker_slot *s = NULL;
+        char how[128];
+        int state, expected;
+        long long lived;
+
+        for (i = 0; i < m->board->nslots; i++)
+            if (slot(m, i)->pid == pid) {
+                s = slot(m, i);
+                break;
+            }
+        if (!s)
+            continue;
+        m->reaped++;
+        state = atomic_load(&s->state);
+        lived = wf_now_ms() - s->started_ms;
+        describe_status(status, how, sizeof how);
+        expected = state == WF_SLOT_STOPPING && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        wf_log(expected ? WF_LOG_INFO : WF_LOG_WARNING, "worker %d %s after %lld ms (%llu requests)",
+               (int)pid, how, lived, (unsigned long long)atomic_load(&s->requests));
+        if (state == WF_SLOT_STARTING && !m->stopping) {
+            if (m->reloading && s->generation == m->generation) {
+                wf_log(WF_LOG_ERROR, "reload failed: a new worker could not load the application; "
+                       "the previous workers keep serving");
+                signal_generation(m, m->generation, SIGTERM);
+                m->generation = m->old_generation;
+                m->reloading = 0;
+            } else if (!m->ever_ready) {
+                wf_log(WF_LOG_ERROR, "the application cannot be loaded; exiting");
+                m->fatal = 1;
+            }
+        }
+        if (!expected && state != WF_SLOT_STOPPING && !m->stopping) {
+            /* Back off while workers die young; forget it once one lives. */
+            if (lived < 2000)
+                m->backoff = m->backoff ? (m->backoff * 2 > 30000 ? 30000 : m->backoff * 2) : 100;
+            else
+                m->backoff = 0;
+            m->next_spawn = wf_now_ms() + m->backoff;
+            if (m->backoff >= 1600)
+                wf_log(WF_LOG_WARNING, "workers keep dying; next start in %lld ms", m->backoff);
+        }
+        memset(s, 0, m->board->slot_size);
+        atomic_store(&s->state, WF_SLOT_FREE);
+    }
+}
+
+static void check_timeouts(struct master *m, long long now)
+{
+    unsigned i, t;
+    long long limit = (long long)m->cfg->timeout * 1000;
+
+    if (!limit)
+        return;
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        if (!s->pid)
+            continue;
+        for (t = 0; t < m->board->threads; t++) {
+            long long start = atomic_load(&s->threads[t].start_ms);
+            if (start && now - start > limit) {
+                char label[WF_LABEL_LEN];
+                memcpy(label, s->threads[t].label, sizeof label);
+                label[sizeof label - 1] = '\0';
+                wf_log(WF_LOG_ERROR, "worker %d: request \"%s\" ran longer than --timeout %u s; "
+                       "killing the worker", (int)s->pid, label, m->cfg->timeout);
+                atomic_store(&s->threads[t].start_ms, 0);
+                kill(s->pid, SIGKILL);
+                break;
+            }
+        }
+    }
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], buf[256];
+    long pages = 0, resident = 0;
+    int fd;
+    ssize_t n;
+
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    if (sscanf(buf, "%ld %ld", &pages, &resident) != 2)
+        return -1;
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void serve_stats(struct master *m)
+{
+    static const char *const names[] = { "free", "starting", "ready", "stopping" };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    int fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC);
+    long long now = wf_now_ms();
+    unsigned i, t, first = 1;
+
+    if (fd < 0)
+        return;
+    f = open_memstream(&buf, &len);
+    if (!f) {
+        close(fd);
+        return;
+    }
+    fprintf(f, "{\"master\": {\"pid\": %d, \"uptime\": %.3f, \"workers\": %u, \"threads\": %u, "
+            "\"generation\": %u, \"stopping\": %s, \"reaped\": %llu, \"rss_kb\": %ld},\n \"workers\": [",
+            (int)m->pid, (now - m->started_ms) / 1000.0, m->target, m->board->threads,
+            m->generation, m->stopping ? "true" : "false", m->reaped, rss_kb(m->pid));
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        int st = atomic_load(&s->state);
+        unsigned busy = 0;
+        if (!s->pid)
+            continue;
+        for (t = 0; t < m->board->threads; t++)
+            if (atomic_load(&s->threads[t].start_ms))
+                busy++;
+        fprintf(f, "%s\n  {\"pid\": %d, \"state\": \"%s\", \"generation\": %u, \"requests\": %llu, "
+                "\"in_flight\": %d, \"busy_threads\": %u, \"errors\": %llu, \"rss_kb\": %ld, \"uptime\": %.3f}",
+                first ? "" : ",", (int)s->pid, names[st & 3], s->generation,
+                (unsigned long long)atomic_load(&s->requests), atomic_load(&s->in_flight), busy,
+                (unsigned long long)atomic_load(&s->errors), rss_kb(s->pid),
+                (now - s->started_ms) / 1000.0);
+        first = 0;
+    }
+    fprintf(f, "\n]}\n");
+    fclose(f);
+    wf_set_nonblock(fd, 0);
+    if (buf)
+        wf_write_all(fd, buf, len);
+    free(buf);
+    close(fd);
+}
+
+static int drop_privileges(const struct wf_config *cfg, char *err, size_t errlen)
+{
+    struct passwd *pw = NULL;
+    struct group *gr = NULL;
+    gid_t gid;
+
+    if (!cfg->user && !cfg->group)
+        return 0;
+    if (cfg->user && !(pw = getpwnam(cfg->user))) {
+        snprintf(err, errlen, "--user: no such user '%s'", cfg->user);
+        return -1;
+    }
+    if (cfg->group && !(gr = getgrnam(cfg->group))) {
+        snprintf(err, errlen, "--group: no such group '%s'", cfg->group);
+        return -1;
+    }
+    gid = gr ? gr->gr_gid : pw->pw_gid;
+    if (geteuid() != 0) {
+        if ((pw && pw->pw_uid != geteuid()) || gid != getegid()) {
+            snprintf(err, errlen, "--user/--group need root privileges");
+            return -1;
+        }
+        return 0;
+    }
+    /* Supplementary groups first, then the group, then the user. */
+    if ((pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid)) < 0) {
+        snprintf(err, errlen, "setting supplementary groups: %s", strerror(errno));
+        return -1;
+    }
+    if (setgid(gid) < 0) {
+        snprintf(err, errlen, "setgid(%d): %s", (int)gid, strerror(errno));
+        return -1;
+    }
+    if (pw && setuid(pw->pw_uid) < 0) {
+        snprintf(err, errlen, "setuid(%d): %s", (int)pw->pw_uid, strerror(errno));
+        return -1;
+    }
+    if (pw && pw->pw_uid != 0 && setuid(0) == 0) {
+        snprintf(err, errlen, "privileges could not be dropped for good");
+        return -1;
+    }
+    return 0;
+}
+
+static int write_pidfile(const char *path, char *err, size_t errlen)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0 || wf_write_all(fd, buf, (size_t)n) < 0) {
+        snprintf(err, errlen, "--pidfile %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
+{
+    struct master m;
+    struct sigaction sa;
+    sigset_t block, waitmask;
+    struct wf_listener stats;
+    char err[512];
+    size_t k;
+    unsigned i;
+
+    memset(&m, 0, sizeof m);
+    memset(&stats, 0, sizeof stats);
+    stats.fd = -1;
+    m.cfg = cfg;
+    m.l = l;
+    m.pid = getpid();
+    m.started_ms = wf_now_ms();
+    m.target = cfg->processes;
+    m.generation = 1;
+    m.stats_fd = -1;
+
+    sigemptyset(&block);
+    for (k = 0; k < NHANDLED; k++)
+        sigaddset(&block, handled[k]);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
+    for (k = 0; k < NHANDLED; k++)
+        sigdelset(&waitmask, handled[k]);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    for (k = 0; k < NHANDLED; k++)
+        sigaction(handled[k], &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    if (cfg->stats_arg) {
+        if (wf_listen_open_addr(&cfg->stats_addr, 0660, NULL, 64, &stats, err, sizeof err) < 0) {
+            wf_log(WF_LOG_ERROR, "--stats: %s", err);
+            return 1;
+        }
+        m.stats_fd = stats.fd;
+        wf_set_nonblock(m.stats_fd, 1);
+    }
+    if (cfg->pidfile && write_pidfile(cfg->pidfile, err, sizeof err) < 0) {
+        wf_log(WF_LOG_ERROR, "%s", err);
+        wf_listen_close(&stats);
+        return 1;
+    }
+    if (drop_privileges(cfg, err, sizeof err) < 0) {
+        wf_log(WF_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    /* Room for a full second generation during a reload and for SIGTTIN. */
+    m.board = wf_scoreboard_new(cfg->processes * 2 + 16, cfg->threads);
+    if (!m.board) {
+        wf_log(WF_LOG_ERROR, "scoreboard: %s", strerror(errno));
+        goto out;
+    }
+    wf_log(WF_LOG_INFO, "master %d supervising %u worker%s x %u thread%s on %s%s%s",
+           (int)m.pid, m.target, m.target > 1 ? "s" : "", cfg->threads, cfg->threads > 1 ? "s" : "",
+           l->desc, cfg->stats_arg ? ", stats on " : "", cfg->stats_arg ? cfg->stats_arg : "");
+
+    for (;;) {
+        long long now = wf_now_ms();
+        struct pollfd p = { m.stats_fd, POLLIN, 0 };
+        struct timespec ts = { 0, 100 * 1000000L };
+
+        if (sig_chld) {
+            sig_chld = 0;
+            reap(&m);
+        }
+        if (m.fatal) {
+            signal_generation(&m, 0, SIGKILL);
+            m.stopping = 2;
+        }
+        if (sig_quit && m.stopping < 2) {
+            wf_log(WF_LOG_INFO, "SIGQUIT: stopping now");
+            m.stopping = 2;
+            signal_generation(&m, 0, SIGKILL);
+        }
+        if ((sig_term || sig_int) && !m.stopping) {
+            wf_log(WF_LOG_INFO, "%s: stopping gracefully (up to %u s for requests in flight)",
+                   sig_term ? "SIGTERM" : "SIGINT", cfg->graceful_timeout);
+            m.stopping = 1;
+            m.stop_deadline = now + (long long)cfg->graceful_timeout * 1000;
+            signal_generation(&m, 0, SIGTERM);
+        }
+        sig_term = sig_int = sig_quit = 0;
+        if (sig_usr1) {
+            sig_usr1 = 0;
+            if (cfg->log_file && wf_log_reopen(cfg->log_file) < 0)
+                wf_log(WF_LOG_ERROR, "reopening %s: %s", cfg->log_file, strerror(errno));
+            wf_access_log_reopen();
+            signal_generation(&m, 0, SIGUSR1);
+        }
+        if (!m.stopping) {
+            if (sig_hup) {
+                sig_hup = 0;
+                if (m.reloading) {
+                    wf_log(WF_LOG_WARNING, "SIGHUP: a reload is already in progress");
+                } else {
+                    wf_log(WF_LOG_INFO, "SIGHUP: starting %u new worker%s with a fresh import",
+                           m.target, m.target > 1 ? "s" : "");
+                    m.old_generation = m.generation;
+                    m.generation++;
+                    m.reloading = 1;
+                    m.next_spawn = 0;
+                    m.backoff = 0;
+                }
+            }
+            if (sig_ttin) {
+                sig_ttin = 0;
+                if (m.target * 2 + 16 <= m.board->nslots - 1 && m.target < 256) {
+                    m.target++;
+                    wf_log(WF_LOG_INFO, "SIGTTIN: now %u workers", m.target);
+                }
+            }
+            if (sig_ttou) {
+                sig_ttou = 0;
+                if (m.target > 1) {
+                    m.target--;
+                    wf_log(WF_LOG_INFO, "SIGTTOU: now %u workers", m.target);
+                }
+            }
+            /* Too many workers (SIGTTOU): retire the newest. */
+            while (count(&m, m.generation, 0) > m.target) {
+                struct wf_worker_slot *newest = NULL;
+                for (i = 0; i < m.board->nslots; i++) {
+                    struct wf_worker_slot *s = slot(&m, i);
+                    if (s->pid && s->generation == m.generation &&
+                        atomic_load(&s->state) != WF_SLOT_STOPPING &&
+                        (!newest || s->started_ms > newest->started_ms))
+                        newest = s;
+                }
+                if (!newest)
+                    break;
+                atomic_store(&newest->state, WF_SLOT_STOPPING);
+                kill(newest->pid, SIGTERM);
+            }
+            while (count(&m, m.generation, 0) < m.target && now >= m.next_spawn) {
+                if (spawn(&m) < 0) {
+                    m.next_spawn = now + 1000;
+                    break;
+                }
+            }
+            for (i = 0; i < m.board->nslots; i++)
+                if (atomic_load(&slot(&m, i)->state) == WF_SLOT_READY)
+                    m.ever_ready = 1;
+            if (m.reloading && count(&m, m.generation, 1) >= m.target) {
+                wf_log(WF_LOG_INFO, "reload: new workers ready; the previous ones finish and exit");
+                signal_generation(&m, m.old_generation, SIGTERM);
+                m.reloading = 0;
+            }
+            check_timeouts(&m, now);
+        } else {
+            sig_hup = sig_ttin = sig_ttou = 0;
+            if (m.stopping == 1 && now > m.stop_deadline) {
+                wf_log(WF_LOG_WARNING, "--graceful-timeout expired: killing the remaining workers");
+                signal_generation(&m, 0, SIGKILL);
+                m.stopping = 2;
+            }
+            for (i = 0; i < m.board->nslots; i++)
+                if (slot(&m, i)->pid)
+                    break;
+            if (i == m.board->nslots)
+                break;
+        }
+        if (ppoll(&p, m.stats_fd >= 0 ? 1 : 0, &ts, &waitmask) > 0 && (p.revents & POLLIN))
+            serve_stats(&m);
+    }
+out:
+    wf_log(WF_LOG_INFO, "master exiting");
+    wf_listen_close(&stats);
+    if (cfg->pidfile)
+        unlink(cfg->pidfile);
+    wf_scoreboard_free(m.board);
+    return m.fatal ? 1 : (m.board ? 0 : 1);
+}

@@ -1,0 +1,56 @@
+/*
+ * scoreboard.h - what workers publish to the master: one slot per worker
+ * process in memory shared across fork (MAP_SHARED), holding its state, its
+ * counters and, per request thread, when the request in hand started and
+ * what it is (for --timeout and --stats).  Written with relaxed atomics by
+ * the worker, read by the master; no locks, no Python.
+ */
+#ifndef WF_SCOREBOARD_H
+#define WF_SCOREBOARD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define WF_LABEL_LEN 112
+
+enum wf_slot_state { WF_SLOT_FREE = 0, WF_SLOT_STARTING, WF_SLOT_READY, WF_SLOT_STOPPING };
+
+struct wf_thread_slot {
+    _Atomic long long start_ms;      /* monotonic ms the request began; 0 = idle */
+    char label[WF_LABEL_LEN];        /* "GET /path" of that request */
+};
+
+struct wf_worker_slot {
+    _Atomic int state;               /* enum wf_slot_state */
+    pid_t pid;
+    unsigned generation;
+    long long started_ms;            /* monotonic, set by the master at fork */
+    _Atomic unsigned long long requests;
+    _Atomic unsigned long long errors;   /* 5xx answers and aborted responses */
+    _Atomic int in_flight;
+    struct wf_thread_slot threads[]; /* scoreboard->threads entries */
+};
+
+struct wf_scoreboard {
+    unsigned nslots;
+    unsigned threads;
+    size_t slot_size;
+    _Atomic int acceptors_waiting;   /* threads of all workers idle in accept */
+    char slots[];
+};
+
+/* Creates a scoreboard for nslots workers of threads threads each (shared
+ * across fork).  NULL on failure (errno set). */
+struct wf_scoreboard *wf_scoreboard_new(unsigned nslots, unsigned threads);
+void wf_scoreboard_free(struct wf_scoreboard *sb);
+struct wf_worker_slot *wf_scoreboard_slot(struct wf_scoreboard *sb, unsigned i);
+
+/* Monotonic clock in milliseconds. */
+long long wf_now_ms(void);
+
+/* The calling worker's slot (NULL when there is no master). */
+extern struct wf_worker_slot *wf_my_slot;
+extern struct wf_scoreboard *wf_board;
+
+#endif
