@@ -349,6 +349,13 @@ static enum wf_accept_result fcgi_accept(void *state, struct wf_request *req)
             st->fx.ipcFd = -1;       /* libfcgi closed it */
             continue;
         }
+        if (FCGX_GetError(st->fx.in) != 0) {
+            /* libfcgi ends the params at end of file as if at the empty
+             * PARAMS record: a request cut short must not reach the app. */
+            wf_log(WF_LOG_WARNING, "closed a FastCGI connection: it ended before the params were complete");
+            end_request(st, 1);
+            continue;
+        }
         st->keep = st->fx.keepConnection;
         if (st->fx.role != ROLE_RESPONDER) {
             refuse_role(st);
