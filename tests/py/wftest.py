@@ -149,11 +149,14 @@ class Server:
         s = socket.socket(socket.AF_UNIX)
         try:
             s.connect(self.sock)
-            return True
         except OSError:
             return False
         finally:
             s.close()
+        # The master binds before its worker has loaded the app: ready is
+        # when a worker has said it is serving (so later log offsets only
+        # see what the test's own requests cause).
+        return "] serving " in self.log() or " serving " in self.log()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
