@@ -30,7 +30,45 @@ static const char *const common_names[] = {
 };
 #define NCOMMON (sizeof common_names / sizeof common_names[0])
 
-static struct { const char *name; size_t len; PyObject *key; } keys[NCOMMON];
+/* The known names: interned keys, found through a small hash table, each
+ * with the last value seen for it.  Web servers send the same values again
+ * and again (SERVER_NAME, HTTP_HOST, HTTP_USER_AGENT...), and a str is
+ * immutable, so an equal value is shared instead of decoded anew.  All of
+ * this is touched only with the GIL held. */
+#define VALUE_CACHE_MAX 512
+#define HASH_SIZE 256
+static struct {
+    const char *name;
+    size_t len;
+    PyObject *key;
+    PyObject *last;      /* last value decoded for this key, or NULL */
+} keys[NCOMMON];
+static unsigned char hash_slot[HASH_SIZE];   /* index + 1 into keys, 0 = empty */
+
+/* A few bytes and the length tell the known names apart well enough (at
+ * most 3 per slot); the table compares whole names anyway. */
+static unsigned name_hash(const char *s, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)s;
+
+    if (len == 0)
+        return 0;
+    return (unsigned)(len * 0x9E37u) ^ (b[len - 1] * 0x3Bu) ^ (b[len / 2] * 0x61u) ^ (b[5 % len] * 0x1Fu);
+}
+
+/* Index into keys of a known name, or -1. */
+static int known_index(const char *name, size_t len)
+{
+    unsigned h = name_hash(name, len) & (HASH_SIZE - 1);
+
+    while (hash_slot[h]) {
+        int i = hash_slot[h] - 1;
+        if (keys[i].len == len && memcmp(keys[i].name, name, len) == 0)
+            return i;
+        h = (h + 1) & (HASH_SIZE - 1);
+    }
+    return -1;
+}
 
 static PyObject *k_script_name, *k_path_info, *k_query_string, *k_server_name, *k_server_port,
     *k_server_protocol, *k_request_method;
@@ -38,6 +76,8 @@ static PyObject *k_wsgi_version, *k_wsgi_url_scheme, *k_wsgi_input, *k_wsgi_erro
     *k_wsgi_multithread, *k_wsgi_multiprocess, *k_wsgi_run_once, *k_wsgi_input_terminated,
     *k_wsgi_file_wrapper;
 static PyObject *v_version, *v_http, *v_https, *v_empty;
+static PyObject *template_env;
+static int idx_https, idx_request_scheme, idx_server_name, idx_server_port;
 static struct wf_environ_opts opts;
 
 static PyObject *intern(const char *s)
@@ -50,11 +90,18 @@ int wf_environ_init(const struct wf_environ_opts *o)
     size_t i;
 
     opts = *o;
+    memset(hash_slot, 0, sizeof hash_slot);
     for (i = 0; i < NCOMMON; i++) {
+        unsigned h;
         keys[i].name = common_names[i];
         keys[i].len = strlen(common_names[i]);
+        keys[i].last = NULL;
         if (!(keys[i].key = intern(common_names[i])))
             return -1;
+        h = name_hash(keys[i].name, keys[i].len) & (HASH_SIZE - 1);
+        while (hash_slot[h])
+            h = (h + 1) & (HASH_SIZE - 1);
+        hash_slot[h] = (unsigned char)(i + 1);
     }
     if (!(k_script_name = intern("SCRIPT_NAME")) || !(k_path_info = intern("PATH_INFO")) ||
         !(k_query_string = intern("QUERY_STRING")) || !(k_server_name = intern("SERVER_NAME")) ||
@@ -73,6 +120,37 @@ int wf_environ_init(const struct wf_environ_opts *o)
     if (!(v_version = Py_BuildValue("(ii)", 1, 0)) || !(v_http = intern("http")) ||
         !(v_https = intern("https")) || !(v_empty = PyUnicode_FromStringAndSize("", 0)))
         return -1;
+    idx_https = known_index("HTTPS", 5);
+    idx_request_scheme = known_index("REQUEST_SCHEME", 14);
+    idx_server_name = known_index("SERVER_NAME", 11);
+    idx_server_port = known_index("SERVER_PORT", 11);
+    /* Sized for 42 entries, so copies take the params without resizing. */
+    template_env = _PyDict_NewPresized(42);
+    if (!template_env)
+        return -1;
+    {
+        PyObject *scheme = opts.url_scheme && strcmp(opts.url_scheme, "https") == 0 ? v_https : v_http;
+        PyObject *proto = PyUnicode_FromString("HTTP/1.0"), *get = PyUnicode_FromString("GET");
+        int rc = !proto || !get ||
+            PyDict_SetItem(template_env, k_wsgi_version, v_version) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_url_scheme, scheme) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_input, Py_None) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_errors, Py_None) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_multithread, opts.multithread ? Py_True : Py_False) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_multiprocess, opts.multiprocess ? Py_True : Py_False) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_run_once, opts.run_once ? Py_True : Py_False) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_input_terminated, Py_True) < 0 ||
+            PyDict_SetItem(template_env, k_wsgi_file_wrapper, (PyObject *)&wf_filewrapper_type) < 0 ||
+            PyDict_SetItem(template_env, k_script_name, v_empty) < 0 ||
+            PyDict_SetItem(template_env, k_path_info, v_empty) < 0 ||
+            PyDict_SetItem(template_env, k_query_string, v_empty) < 0 ||
+            PyDict_SetItem(template_env, k_server_protocol, proto) < 0 ||
+            PyDict_SetItem(template_env, k_request_method, get) < 0;
+        Py_XDECREF(proto);
+        Py_XDECREF(get);
+        if (rc)
+            return -1;
+    }
     return 0;
 }
 
@@ -80,27 +158,50 @@ void wf_environ_fini(void)
 {
     size_t i;
 
-    for (i = 0; i < NCOMMON; i++)
+    for (i = 0; i < NCOMMON; i++) {
         Py_CLEAR(keys[i].key);
+        Py_CLEAR(keys[i].last);
+    }
     Py_CLEAR(k_script_name); Py_CLEAR(k_path_info); Py_CLEAR(k_query_string);
     Py_CLEAR(k_server_name); Py_CLEAR(k_server_port); Py_CLEAR(k_server_protocol);
     Py_CLEAR(k_request_method); Py_CLEAR(k_wsgi_version); Py_CLEAR(k_wsgi_url_scheme);
     Py_CLEAR(k_wsgi_input); Py_CLEAR(k_wsgi_errors); Py_CLEAR(k_wsgi_multithread);
     Py_CLEAR(k_wsgi_multiprocess); Py_CLEAR(k_wsgi_run_once); Py_CLEAR(k_wsgi_input_terminated);
     Py_CLEAR(k_wsgi_file_wrapper); Py_CLEAR(v_version); Py_CLEAR(v_http); Py_CLEAR(v_https);
-    Py_CLEAR(v_empty);
+    Py_CLEAR(v_empty); Py_CLEAR(template_env);
 }
 
-/* New reference to the key for a param name. */
-static PyObject *key_for(const char *name, size_t len)
+/* Sets one param: a known name reuses its interned key and, when the value
+ * repeats, the value object too.  Returns the known index, -1 for another
+ * name, or -2 with an exception set. */
+static int set_param(PyObject *env, const struct wf_param *p)
 {
-    size_t i;
+    int k = known_index(p->name, p->name_len);
+    PyObject *key, *v;
+    int rc;
 
-    for (i = 0; i < NCOMMON; i++) {
-        if (keys[i].len == len && memcmp(keys[i].name, name, len) == 0)
-            return Py_NewRef(keys[i].key);
+    if (k < 0) {
+        key = PyUnicode_DecodeLatin1(p->name, (Py_ssize_t)p->name_len, NULL);
+        if (!key)
+            return -2;
+        v = PyUnicode_DecodeLatin1(p->value, (Py_ssize_t)p->value_len, NULL);
+        rc = v ? PyDict_SetItem(env, key, v) : -1;
+        Py_XDECREF(v);
+        Py_DECREF(key);
+        return rc < 0 ? -2 : -1;
     }
-    return PyUnicode_DecodeLatin1(name, (Py_ssize_t)len, NULL);
+    v = keys[k].last;
+    if (v && (size_t)PyUnicode_GET_LENGTH(v) == p->value_len &&
+        memcmp(PyUnicode_1BYTE_DATA(v), p->value, p->value_len) == 0)
+        return PyDict_SetItem(env, keys[k].key, v) < 0 ? -2 : k;
+    v = PyUnicode_DecodeLatin1(p->value, (Py_ssize_t)p->value_len, NULL);
+    if (!v)
+        return -2;
+    rc = PyDict_SetItem(env, keys[k].key, v);
+    if (p->value_len <= VALUE_CACHE_MAX)
+        Py_XSETREF(keys[k].last, Py_NewRef(v));
+    Py_DECREF(v);
+    return rc < 0 ? -2 : k;
 }
 
 static int set_latin1(PyObject *env, PyObject *key, const char *s, size_t len)
@@ -221,24 +322,13 @@ static int default_server(PyObject *env, const struct wf_request *req, const cha
     return 0;
 }
 
-static int set_default(PyObject *env, PyObject *key, const char *value)
-{
-    PyObject *v;
-    int rc;
-
-    if (PyDict_Contains(env, key))
-        return 0;
-    v = PyUnicode_FromString(value);
-    if (!v)
-        return -1;
-    rc = PyDict_SetItem(env, key, v);
-    Py_DECREF(v);
-    return rc;
-}
-
 PyObject *wf_environ_build(const struct wf_request *req, PyObject *input, PyObject *errors)
 {
-    PyObject *env = PyDict_New();
+    /* A copy of the template has every constant key already, and room for
+     * the params without growing. */
+    PyObject *env = PyDict_Copy(template_env);
+    const struct wf_param *https = NULL, *scheme_param = NULL;
+    int have_name = 0, have_port = 0;
     const char *scheme;
     size_t i;
 
@@ -246,41 +336,32 @@ PyObject *wf_environ_build(const struct wf_request *req, PyObject *input, PyObje
         return NULL;
     for (i = 0; i < req->nparams; i++) {
         const struct wf_param *p = &req->params[i];
-        PyObject *k = key_for(p->name, p->name_len);
-        int rc;
-        if (!k)
+        int k = set_param(env, p);
+        if (k == -2)
             goto fail;
-        rc = set_latin1(env, k, p->value, p->value_len);
-        Py_DECREF(k);
-        if (rc < 0)
-            goto fail;
+        if (k == idx_https)
+            https = p;
+        else if (k == idx_request_scheme)
+            scheme_param = p;
+        else if (k == idx_server_name)
+            have_name = 1;
+        else if (k == idx_server_port)
+            have_port = 1;
     }
-    scheme = opts.url_scheme ? opts.url_scheme : wf_environ_scheme(req);
-    if (opts.script_name) {
-        if (apply_script_name(env, req) < 0)
-            goto fail;
-    } else {
-        if (PyDict_SetDefault(env, k_script_name, v_empty) == NULL ||
-            PyDict_SetDefault(env, k_path_info, v_empty) == NULL)
-            goto fail;
-    }
-    if (PyDict_SetDefault(env, k_query_string, v_empty) == NULL)
+    if (opts.url_scheme)
+        scheme = opts.url_scheme;
+    else if (is_on(https) || (scheme_param && scheme_param->value_len == 5 &&
+                              strncasecmp(scheme_param->value, "https", 5) == 0))
+        scheme = "https";
+    else
+        scheme = "http";
+    if (!opts.url_scheme && scheme[4] == 's' && PyDict_SetItem(env, k_wsgi_url_scheme, v_https) < 0)
         goto fail;
-    if ((!PyDict_Contains(env, k_server_name) || !PyDict_Contains(env, k_server_port)) &&
-        default_server(env, req, scheme) < 0)
+    if (opts.script_name && apply_script_name(env, req) < 0)
         goto fail;
-    if (set_default(env, k_server_protocol, "HTTP/1.0") < 0 ||
-        set_default(env, k_request_method, "GET") < 0)
+    if ((!have_name || !have_port) && default_server(env, req, scheme) < 0)
         goto fail;
-    if (PyDict_SetItem(env, k_wsgi_version, v_version) < 0 ||
-        PyDict_SetItem(env, k_wsgi_url_scheme, scheme[4] == 's' ? v_https : v_http) < 0 ||
-        PyDict_SetItem(env, k_wsgi_input, input) < 0 ||
-        PyDict_SetItem(env, k_wsgi_errors, errors) < 0 ||
-        PyDict_SetItem(env, k_wsgi_multithread, opts.multithread ? Py_True : Py_False) < 0 ||
-        PyDict_SetItem(env, k_wsgi_multiprocess, opts.multiprocess ? Py_True : Py_False) < 0 ||
-        PyDict_SetItem(env, k_wsgi_run_once, opts.run_once ? Py_True : Py_False) < 0 ||
-        PyDict_SetItem(env, k_wsgi_input_terminated, Py_True) < 0 ||
-        PyDict_SetItem(env, k_wsgi_file_wrapper, (PyObject *)&wf_filewrapper_type) < 0)
+    if (PyDict_SetItem(env, k_wsgi_input, input) < 0 || PyDict_SetItem(env, k_wsgi_errors, errors) < 0)
         goto fail;
     return env;
 fail:

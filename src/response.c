@@ -98,6 +98,7 @@ typedef struct {
     long long computed;         /* length set by the server, or -1 */
     unsigned long long sent;    /* body bytes written */
     int excess_logged;
+    vectorcallfunc vectorcall;
 } StartResponseObject;
 
 static PyObject *sr_write(StartResponseObject *self, PyObject *data);
@@ -252,14 +253,45 @@ fail:
     return -1;
 }
 
-static PyObject *sr_call(StartResponseObject *self, PyObject *args, PyObject *kwargs)
-{
-    static char *kwlist[] = { "status", "headers", "exc_info", NULL };
-    PyObject *status, *headers, *exc_info = Py_None;
+static PyObject *sr_start(StartResponseObject *self, PyObject *status, PyObject *headers,
+                          PyObject *exc_info);
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", kwlist,
-                                     &status, &headers, &exc_info))
+/* start_response(status, headers, exc_info=None), by vectorcall: the
+ * arguments are taken as they come, without building a tuple. */
+static PyObject *sr_vectorcall(PyObject *obj, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *slots[3] = { NULL, NULL, NULL };
+    static const char *const names[3] = { "status", "headers", "exc_info" };
+
+    if (nargs > 3) {
+        PyErr_Format(PyExc_TypeError, "start_response() takes at most 3 arguments (%zd given)", nargs);
         return NULL;
+    }
+    for (i = 0; i < nargs; i++)
+        slots[i] = args[i];
+    for (i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        int j;
+        for (j = 0; j < 3; j++)
+            if (PyUnicode_CompareWithASCIIString(name, names[j]) == 0)
+                break;
+        if (j == 3 || slots[j]) {
+            PyErr_Format(PyExc_TypeError, "start_response() got an unexpected or repeated argument %R", name);
+            return NULL;
+        }
+        slots[j] = args[nargs + i];
+    }
+    if (!slots[0] || !slots[1]) {
+        PyErr_SetString(PyExc_TypeError, "start_response() needs status and headers");
+        return NULL;
+    }
+    return sr_start((StartResponseObject *)obj, slots[0], slots[1], slots[2] ? slots[2] : Py_None);
+}
+
+static PyObject *sr_start(StartResponseObject *self, PyObject *status, PyObject *headers,
+                          PyObject *exc_info)
+{
     if (!self->req) {
         PyErr_SetString(PyExc_RuntimeError, "start_response called after its request ended");
         return NULL;
@@ -433,8 +465,9 @@ PyTypeObject wf_start_response_type = {
     .tp_name = "wsgi_fcgi.StartResponse",
     .tp_basicsize = sizeof(StartResponseObject),
     .tp_dealloc = (destructor)sr_dealloc,
-    .tp_call = (ternaryfunc)sr_call,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(StartResponseObject, vectorcall),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "start_response(status, headers, exc_info=None) -> write",
 };
 
@@ -456,6 +489,7 @@ PyObject *wf_response_new(struct wf_request *req)
     self->declared = self->computed = -1;
     self->sent = 0;
     self->excess_logged = 0;
+    self->vectorcall = sr_vectorcall;
     return (PyObject *)self;
 }
 
