@@ -25,8 +25,10 @@
 
 #define MAX WF_SCGI_DEFAULT_MAX_HEADER
 
+#ifndef LIT   /* check_suites.h has it too */
 /* A string literal with its length, NULs included (minus the final one). */
 #define LIT(s) (s), (sizeof(s) - 1)
+#endif
 
 /* A heap copy of exactly n bytes (n = 0 still gives a valid pointer). */
 static char *dup_exact(const char *p, size_t n)
