@@ -45,3 +45,13 @@ EXTRA_DIST += \
 	tests/py/t_response.py \
 	tests/py/t_protocol.py \
 	tests/py/t_cgi.py
+
+# SCGI (tests/check_scgi.c is in the Check runner's SOURCES).
+TESTS += tests/t-scgi.sh tests/t-nginx-scgi.sh tests/t-lighttpd-scgi.sh
+EXTRA_DIST += \
+	tests/scgi_client.py \
+	tests/t-scgi.sh \
+	tests/t-nginx-scgi.sh \
+	tests/t-lighttpd-scgi.sh \
+	tests/py/t_scgi.py \
+	tests/py/t_scgi_http.py
