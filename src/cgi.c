@@ -103,7 +103,7 @@ static int cgi_write(struct wf_request *req, const char *buf, size_t n)
     return 0;
 }
 
-static const struct wf_request_ops cgi_ops = { cgi_read, cgi_write, cgi_flush };
+static const struct wf_request_ops cgi_ops = { cgi_read, cgi_write, cgi_flush, NULL };
 
 static enum wf_accept_result cgi_accept(void *state, struct wf_request *req)
 {

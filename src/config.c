@@ -297,6 +297,8 @@ void wf_usage(void)
 "      --user USER, --group GROUP  drop privileges to these after binding\n"
 "      --access-log FILE     one line per request (- = stderr)\n"
 "      --log-file FILE       log here instead of stderr (reopened on SIGUSR1)\n"
+"      --log-to-server       also send a request's log lines (wsgi.errors, tracebacks)\n"
+"                            to the web server as FCGI_STDERR (FastCGI only)\n"
 "      --stats ADDR          serve a JSON snapshot of the workers on ADDR\n"
 "Application:\n"
 "      --chdir DIR           change to DIR before loading the application\n"
@@ -318,7 +320,7 @@ enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_OWNER, OPT_FD, OPT_BACKLOG, OPT_CGI,
     OPT_CHDIR, OPT_PYTHONPATH, OPT_VIRTUALENV, OPT_CALLABLE, OPT_URL_SCHEME,
     OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
-    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS
+    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS, OPT_LOG_TO_SERVER
 };
 
 static const struct option long_options[] = {
@@ -341,6 +343,7 @@ static const struct option long_options[] = {
     { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
     { "log-file", required_argument, NULL, OPT_LOG_FILE },
     { "stats", required_argument, NULL, OPT_STATS },
+    { "log-to-server", no_argument, NULL, OPT_LOG_TO_SERVER },
     { "chdir", required_argument, NULL, OPT_CHDIR },
     { "pythonpath", required_argument, NULL, OPT_PYTHONPATH },
     { "virtualenv", required_argument, NULL, OPT_VIRTUALENV },
@@ -451,6 +454,9 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
             break;
         case OPT_LOG_FILE:
             cfg->log_file = optarg;
+            break;
+        case OPT_LOG_TO_SERVER:
+            cfg->log_to_server = 1;
             break;
         case OPT_STATS:
             if (wf_addr_parse(optarg, &cfg->stats_addr, err, errlen) < 0)

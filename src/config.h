@@ -55,6 +55,7 @@ struct wf_config {
     const char *group;
     const char *access_log;       /* FILE or "-" (stderr) */
     const char *log_file;
+    int log_to_server;            /* --log-to-server: FCGI_STDERR too */
     const char *stats_arg;        /* --stats ADDR or NULL */
     struct wf_addr stats_addr;
 

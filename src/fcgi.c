@@ -196,7 +196,15 @@ static int fcgi_flush(struct wf_request *req)
     return 0;
 }
 
-static const struct wf_request_ops fcgi_ops = { fcgi_read, fcgi_write, fcgi_flush };
+static void fcgi_log(struct wf_request *req, const char *line, size_t len)
+{
+    struct fcgi_state *st = req->conn;
+
+    if (st->fx.err && !req->client_gone)
+        FCGX_PutStr(line, (int)len, st->fx.err);
+}
+
+static const struct wf_request_ops fcgi_ops = { fcgi_read, fcgi_write, fcgi_flush, fcgi_log };
 
 /* ---- connections -------------------------------------------------------- */
 

@@ -16,6 +16,15 @@
 static int log_fd = 2;
 static enum wf_log_level log_min = WF_LOG_INFO;
 
+static __thread wf_log_mirror_fn mirror_fn;
+static __thread void *mirror_ctx;
+
+void wf_log_set_mirror(wf_log_mirror_fn fn, void *ctx)
+{
+    mirror_fn = fn;
+    mirror_ctx = ctx;
+}
+
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
 
 void wf_log_set_level(enum wf_log_level level) { log_min = level; }
@@ -41,6 +50,8 @@ static size_t log_prefix(char *buf, size_t cap, enum wf_log_level level)
 
 static void log_write(const char *buf, size_t len)
 {
+    if (mirror_fn)
+        mirror_fn(mirror_ctx, buf, len);
     while (len > 0) {
         ssize_t w = write(log_fd, buf, len);
         if (w < 0) {

@@ -26,6 +26,12 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
  * prefix.  A trailing newline does not produce an empty line. */
 void wf_log_text(enum wf_log_level level, const char *text, size_t len);
 
+/* A per-thread mirror: while set, every line this thread logs is also
+ * passed (prefix included, newline-terminated) to fn.  Used to forward a
+ * request's log lines to the web server (FCGI_STDERR). */
+typedef void (*wf_log_mirror_fn)(void *ctx, const char *line, size_t len);
+void wf_log_set_mirror(wf_log_mirror_fn fn, void *ctx);
+
 /* --log-file: opens path for appending and makes it both the log and fd 2
  * (so Python's own stderr lands there too).  0 or -1 (errno). */
 int wf_log_open_file(const char *path);

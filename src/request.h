@@ -33,6 +33,9 @@ struct wf_request_ops {
     int (*write)(struct wf_request *req, const char *buf, size_t n);
     /* Pushes buffered response bytes to the peer.  0 or -1. */
     int (*flush)(struct wf_request *req);
+    /* Sends a log line to the web server's error log, or NULL when the
+     * protocol has no such channel (FastCGI has FCGI_STDERR). */
+    void (*log)(struct wf_request *req, const char *line, size_t len);
 };
 
 struct wf_request {

@@ -225,7 +225,7 @@ static int scgi_write(struct wf_request *req, const char *buf, size_t n)
     return 0;
 }
 
-static const struct wf_request_ops scgi_ops = { scgi_read, scgi_write, scgi_flush };
+static const struct wf_request_ops scgi_ops = { scgi_read, scgi_write, scgi_flush, NULL };
 
 static void close_conn(struct scgi_state *st)
 {

@@ -28,6 +28,7 @@
 #include "wsgi.h"
 
 static PyObject *application;
+static int log_to_server;
 static PyObject *s_close;
 
 static int types_init(void)
@@ -52,6 +53,7 @@ int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
         wf_py_log_exception(NULL);
         return -1;
     }
+    log_to_server = cfg->log_to_server;
     application = wf_app_load(&cfg->app);
     if (!application) {
         wf_py_exception_summary(summary, sizeof summary);
@@ -67,6 +69,13 @@ void wf_wsgi_teardown(void)
     Py_CLEAR(application);
     Py_CLEAR(s_close);
     wf_environ_fini();
+}
+
+static void mirror_to_server(void *ctx, const char *line, size_t len)
+{
+    struct wf_request *req = ctx;
+
+    req->ops->log(req, line, len);
 }
 
 /* "GET /path?query" for log lines. */
@@ -139,6 +148,8 @@ void wf_wsgi_handle(struct wf_request *req)
     PyObject *result = NULL, *iter = NULL, *item = NULL;
     PyObject *args[2];
 
+    if (log_to_server && req->ops->log)
+        wf_log_set_mirror(mirror_to_server, req);
     wf_py_enter();
     input = wf_input_new(req);
     errors = wf_errors_new();
@@ -195,6 +206,7 @@ done:
     if (PyErr_Occurred())
         wf_py_log_exception("unexpected pending exception after a request");
     wf_py_leave();
+    wf_log_set_mirror(NULL, NULL);
 }
 
 int wf_wsgi_check(const struct wf_config *cfg)
