@@ -258,10 +258,14 @@ class Load:
     the expected body.  A kept connection the server closed while it was
     idle is noticed before the next request is sent (as nginx watches its
     cached connections) and replaced without a failure ("reconnects").
-    With retry_stale, a request on a reused connection that gets no byte
-    of answer before the connection ends is retried once on a new one, as
-    nginx retries a request that failed on a cached connection; such
-    retries are counted apart ("stale")."""
+    A request on a reused connection that gets no byte of answer before
+    the connection ends is counted in lost_on[pid], pid being the worker
+    that answered the previous request on that connection (so a test can
+    tell requests lost with a dead worker from idle kept connections a live
+    worker closed just as a request was on its way).  With retry_stale such
+    a request is then retried once on a new connection, as nginx retries a
+    request that failed on a cached connection ("stale"); without it, it is
+    a failure."""
 
     def __init__(self, addr, clients=8, count=None, keep=True,
                  retry_stale=False, path="/echo", max_body=600, timeout=30,
@@ -281,6 +285,7 @@ class Load:
         self.stale = 0
         self.reconnects = 0
         self.failures = []          # (time, client, seq, description)
+        self.lost_on = {}           # pid -> requests lost on a reused conn
         self.pids = {}              # pid -> count
         self.threads = {}           # (pid, thread) -> count
         self.versions = {}          # X-Version -> count
@@ -318,6 +323,7 @@ class Load:
         rnd = random.Random(client * 7919 + 1)
         conn = None
         used = False
+        last_pid = None
         seq = 0
         while not self._stop.is_set() and (self.count is None or seq < self.count):
             if conn is not None and (not self.keep or self._peer_closed(conn)):
@@ -340,18 +346,21 @@ class Load:
             except OSError as e:
                 r, ok = None, False
                 err = e
-            if not ok and self.retry_stale and used and r is not None \
-                    and not r.stdout and not r.ended and (r.eof or r.reset):
+            if not ok and used and (r is None or (
+                    not r.stdout and not r.ended and (r.eof or r.reset))):
                 with self.lock:
-                    self.stale += 1
-                conn.close()
-                used = False
-                try:
-                    conn = fc.Connection(self.addr, self.timeout)
-                    r, ok = self._one(conn, client, seq, rnd)
-                except OSError as e:
-                    r, ok = None, False
-                    err = e
+                    self.lost_on[last_pid] = self.lost_on.get(last_pid, 0) + 1
+                if self.retry_stale:
+                    with self.lock:
+                        self.stale += 1
+                    conn.close()
+                    used = False
+                    try:
+                        conn = fc.Connection(self.addr, self.timeout)
+                        r, ok = self._one(conn, client, seq, rnd)
+                    except OSError as e:
+                        r, ok = None, False
+                        err = e
             if ok:
                 pid = header(r, "X-Pid")
                 tid = header(r, "X-Thread")
@@ -363,6 +372,7 @@ class Load:
                     self.versions[ver] = self.versions.get(ver, 0) + 1
                     self.timeline.append((time.monotonic(), ver))
                 used = True
+                last_pid = int(pid)
             else:
                 if r is None:
                     what = "error: %s" % err
