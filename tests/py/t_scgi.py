@@ -634,6 +634,8 @@ def test_malformed_flood_rss():
         eq(len(closes(good)), 1, "the good request reached the app once")
         eq(closes(trap), [], "the app never ran for a malformed request")
         eq(s.worker_pid(), pid, "the same worker served throughout (none crashed)")
+        # The server half-closes before it closes: give the close a moment.
+        w.wait_for(lambda: s.nfds(pid) <= fds0, 10)
         rss1, fds1 = s.rss_kb(pid), s.nfds(pid)
         print("worker %d: RSS %d kB after the warm-up, %d kB after 1,000 malformed requests; "
               "fds %d -> %d" % (pid, rss0, rss1, fds0, fds1), flush=True)
