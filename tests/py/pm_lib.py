@@ -450,9 +450,50 @@ def log_lines(text):
     return out
 
 
+# ------------------------------------------------------------------ others
+
+_others = []
+
+
+def spawn(name, cmd, **kw):
+    """Start a helper program (nginx, ...) in the background, output to
+    TMP/NAME.log; the exit hooks stop it by its recorded PID."""
+    logf = open(tmp(name + ".log"), "ab")
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
+                         stderr=subprocess.STDOUT, **kw)
+    p.log_path = tmp(name + ".log")
+    _others.append(p)
+    log("# started %s (pid %d): %s" % (name, p.pid, " ".join(cmd)))
+    return p
+
+
+def stop_other(p, sig=signal.SIGTERM, timeout=20):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+    return p.returncode
+
+
+def need(path):
+    if not (os.path.exists(path) and os.access(path, os.X_OK)):
+        raise Skip("%s is not installed" % path)
+    return path
+
+
 # ------------------------------------------------------------------ main
 
 def _cleanup():
+    for p in _others:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
     for s in _servers:
         if s.proc.poll() is None:
             try:
