@@ -203,13 +203,11 @@ printf '%s' "$SUMMARY"
 echo
 RESULT="$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_SKIP" -gt 0 ] && RESULT="$RESULT, $TOTAL_SKIP skipped"
-echo "$RESULT"
-
+STATUS=0
 if [ "$TOTAL_RAN" -eq 0 ]; then
-    echo "run-all.sh: no test ran" >&2
-    exit 1
+    echo "run-all.sh: no test ran"
+    STATUS=1
 fi
-if [ "$TOTAL_FAIL" -gt 0 ]; then
-    exit 1
-fi
-exit 0
+[ "$TOTAL_FAIL" -gt 0 ] && STATUS=1
+echo "$RESULT"
+exit "$STATUS"
