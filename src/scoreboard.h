@@ -37,7 +37,7 @@ struct wf_scoreboard {
     unsigned threads;
     size_t slot_size;
     _Atomic int acceptors_waiting;   /* threads of all workers idle in accept */
-    char slots[];
+    _Alignas(64) char slots[];       /* slot_size bytes each, cache-line aligned */
 };
 
 /* Creates a scoreboard for nslots workers of threads threads each (shared
