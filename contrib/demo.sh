@@ -155,7 +155,9 @@ URL="http://127.0.0.1:$PORT/"
 up=""
 for _ in $(seq 100); do
     kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited during start-up"
-    if curl -s -o /dev/null --max-time 2 "$URL"; then up=1; break; fi
+    # nginx answers 502 until a wsgi-fcgi worker has loaded the application
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL" || true)
+    case $code in 2??|3??|4??) up=1; break ;; esac
     sleep 0.1
 done
 [ -n "$up" ] || die "$URL does not answer"
