@@ -50,6 +50,8 @@ command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
 [ -f "$SNIPPET" ] || die "$SNIPPET not found"
 
 # ---- build ---------------------------------------------------------------------
+[ -f "$ROOT/config.status" ] &&
+    die "the source tree is configured in place; run 'make distclean' there first (the demo builds in build/demo)"
 mkdir -p "$BUILD"
 say "building in build/demo (log: build/demo/build.log)"
 if ! {
