@@ -529,6 +529,23 @@ def test_tcp_and_threads():
         r = sc.get(s.addr, "/", "app=hello", chunk=1, delay=0.0005)
         eq(bytes(r.body), b"Hello, world!\n", "TCP: a request sent one byte at a time")
 
+        # Two clients stalled inside their headers hold two threads at most:
+        # the other two still serve.
+        stalled = []
+        try:
+            for _ in range(2):
+                c = sc.connect(s.addr, 30)
+                c.sendall(sc.encode_header(sc.default_params())[:25])
+                stalled.append(c)
+            for i in range(10):
+                r = s.get("/", "app=hello", timeout=25)
+                if not eq(bytes(r.body), b"Hello, world!\n",
+                          "request %d beside two stalled headers (-t 4)" % i):
+                    break
+        finally:
+            for c in stalled:
+                c.close()
+
 
 # ------------------------------------------------------------ limits
 
