@@ -3,7 +3,7 @@
 It routes on the first segment of PATH_INFO, so a front (or a fix-up) that
 splits SCRIPT_NAME/PATH_INFO wrongly gets a 404 with the route it saw:
 
-  /env/...        200, the environ as JSON (str values, plus wsgi.url_scheme)
+  /env/...        200, the environ as JSON (its str and bool values)
   /upload         200, JSON {"length": N, "sha256": HEX} of the request body
   /stream?n=N     200, N bytes (bytes(range(251)) repeated) in 64 KiB chunks
                   from a generator, no Content-Length
@@ -46,7 +46,7 @@ def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     route = path.split("/")[1] if path.startswith("/") else ""
     if route == "env":
-        env = {k: v for k, v in environ.items() if isinstance(v, str)}
+        env = {k: v for k, v in environ.items() if isinstance(v, (str, bool))}
         body = json.dumps(env, sort_keys=True).encode("ascii")
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body)))])
