@@ -1,0 +1,118 @@
+"""t-pm-signals: the master's signals.
+
+* SIGTERM while slow requests run (the app sleeps 2 s): they complete with
+  200, then the master exits 0 and removes its socket file.
+* SIGQUIT: stop now, without waiting for a 30 s request.
+* SIGTTIN / SIGTTOU: one worker more / less, visible in --stats."""
+
+import os
+import signal
+import threading
+import time
+
+import pm_lib as pm
+
+
+def slow_requests(srv, n, secs):
+    """n concurrent /sleep requests in threads; returns (threads, results)."""
+    results = [None] * n
+
+    def one(i):
+        results[i] = pm.get(srv.addr, "/sleep", "s=%g" % secs, timeout=60)
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    return ts, results
+
+
+def busy(srv):
+    try:
+        return sum(w["busy_threads"] for w in srv.stats()["workers"])
+    except (OSError, ValueError):
+        return -1
+
+
+def test_sigterm_finishes_slow_requests():
+    srv = pm.Server("term", ["-p", "2", "-t", "2"])
+    ts, results = slow_requests(srv, 4, 2)
+    pm.check(pm.wait_until(lambda: busy(srv) == 4, 20),
+             "4 slow requests in flight (--stats busy_threads)")
+    srv.kill(signal.SIGTERM)
+    for t in ts:
+        t.join(60)
+    statuses = [r.status if r else None for r in results]
+    pm.check_eq([200] * 4, statuses, "the slow requests completed with 200")
+    pm.check(all(r and bytes(r.body) == b"slept 2" for r in results),
+             "... and their whole bodies")
+    rc = srv.wait_exit(30)
+    pm.check_eq(0, rc, "then the master exited 0")
+    pm.check(not os.path.exists(srv.sock), "the socket file was removed")
+    text = srv.log_text()
+    pm.check("SIGTERM" in text, "the log has the SIGTERM line")
+    pm.check("master exiting" in text, "the log has the master's last line")
+
+
+def test_sigquit_stops_now():
+    srv = pm.Server("quit", ["-p", "2", "-t", "1"])
+    ts, results = slow_requests(srv, 1, 30)
+    pm.check(pm.wait_until(lambda: busy(srv) == 1, 20), "a 30 s request in flight")
+    workers = pm.worker_pids(srv.stats())
+    t0 = time.monotonic()
+    srv.kill(signal.SIGQUIT)
+    rc = srv.wait_exit(20)
+    pm.check(rc is not None, "SIGQUIT: the master exited without waiting "
+             "for the request (%.1f s)" % (time.monotonic() - t0))
+    pm.check(pm.wait_until(lambda: not any(pm.alive(p) for p in workers), 10),
+             "SIGQUIT: the workers are gone")
+    for t in ts:
+        t.join(60)
+    pm.check(results[0] is not None and not results[0].ended,
+             "SIGQUIT: the slow request was cut off")
+
+
+def test_ttin_ttou():
+    srv = pm.Server("ttin", ["-p", "2", "-t", "1"])
+
+    def workers(n):
+        def pred():
+            try:
+                st = srv.stats()
+            except (OSError, ValueError):
+                return None
+            if st["master"]["workers"] == n and len(st["workers"]) == n \
+                    and len(pm.ready_pids(st)) == n:
+                return st
+            return None
+        return pred
+    pm.check(workers(2)(), "--stats: 2 workers to begin with")
+    srv.kill(signal.SIGTTIN)
+    # (the waits stop early when a step fails, to keep a failing run short)
+    if pm.check(pm.wait_until(workers(3), 10), "SIGTTIN: 3 workers in --stats"):
+        srv.kill(signal.SIGTTIN)
+        st = pm.wait_until(workers(4), 10)
+        if pm.check(st, "SIGTTIN again: 4 workers in --stats"):
+            four = pm.worker_pids(st)
+            srv.kill(signal.SIGTTOU)
+            st = pm.wait_until(workers(3), 10)
+            if pm.check(st, "SIGTTOU: 3 workers in --stats"):
+                gone = set(four) - set(pm.worker_pids(st))
+                pm.check(len(gone) == 1 and pm.wait_until(
+                    lambda: not any(pm.alive(p) for p in gone), 10),
+                    "SIGTTOU: the retired worker exited")
+            srv.kill(signal.SIGTTOU)
+    srv.kill(signal.SIGTTOU)
+    pm.check(pm.wait_until(workers(1), 10), "SIGTTOU down to 1 worker")
+    srv.kill(signal.SIGTTOU)
+    time.sleep(0.5)
+    pm.check(workers(1)(), "SIGTTOU never goes below 1 worker")
+    r = pm.get(srv.addr, "/echo", "x=1", timeout=15)
+    pm.check_eq(200, r.status, "still serving")
+    text = srv.log_text()
+    pm.check("SIGTTIN: now 3 workers" in text, "the log names SIGTTIN")
+    pm.check("SIGTTOU: now 1 worker" in text, "the log names SIGTTOU")
+    pm.check_eq(0, srv.stop(), "SIGTERM: the master exits 0")
+
+
+if __name__ == "__main__":
+    pm.main(test_sigterm_finishes_slow_requests, test_sigquit_stops_now,
+            test_ttin_ttou)
