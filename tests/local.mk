@@ -55,3 +55,7 @@ EXTRA_DIST += \
 	tests/t-lighttpd-scgi.sh \
 	tests/py/t_scgi.py \
 	tests/py/t_scgi_http.py
+
+# Memcheck over the main request paths (skipped in the sanitizer build).
+TESTS += tests/t-valgrind.sh
+EXTRA_DIST += tests/t-valgrind.sh tests/py/t_valgrind.py tests/valgrind.supp tests/scgi_client.py
