@@ -227,7 +227,45 @@ class Proc:
         return self.p.returncode
 
 
+class Pid:
+    """A process we did not fork ourselves but know by PID (spawn-fcgi's
+    fork-mode children, read from its pidfile): stopped the same way."""
+
+    def __init__(self, name, pid):
+        self.name = name
+        self.pid = pid
+        self.start = _start_time(pid)
+        self.log = path(name + ".log")
+
+    def record(self):
+        pass
+
+    def running(self):
+        return alive(self.pid) and _start_time(self.pid) == self.start
+
+    def text(self):
+        return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        if not self.running():
+            return None
+        os.kill(self.pid, sig)
+        deadline = time.monotonic() + timeout
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.running():
+            print("%s (pid %d) still alive; killing" % (self.name, self.pid), flush=True)
+            os.kill(self.pid, signal.SIGKILL)
+        return None
+
+
 _procs = []
+
+
+def track(name, pid):
+    p = Pid(name, pid)
+    _procs.append(p)
+    return p
 
 
 def start(name, argv, **kw):
@@ -268,6 +306,16 @@ def can_connect(addr):
         return False
     finally:
         s.close()
+
+
+def wait_for(pred, timeout=20.0, interval=0.05):
+    """Poll pred() until true or timeout; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
 
 
 def wait_until(pred, proc, timeout, what):
