@@ -33,8 +33,18 @@ int wf_accept_init(struct wf_server *srv, char *err, size_t errlen)
 
 int wf_accept_waiting(void)
 {
-    /* With a master, idle acceptors of every worker count. */
-    return wf_board ? atomic_load(&wf_board->acceptors_waiting) > 0 : atomic_load(&acceptor_waiting);
+    unsigned i;
+
+    if (!wf_board)
+        return atomic_load(&acceptor_waiting);
+    /* With a master, idle acceptors of every live worker count.  Per-slot
+     * counts die with their worker: the master clears a reaped slot. */
+    for (i = 0; i < wf_board->nslots; i++) {
+        struct wf_worker_slot *s = wf_scoreboard_slot(wf_board, i);
+        if (atomic_load(&s->state) != WF_SLOT_FREE && atomic_load(&s->acceptors) > 0)
+            return 1;
+    }
+    return 0;
 }
 
 int wf_accept(struct wf_server *srv)
@@ -47,11 +57,11 @@ int wf_accept(struct wf_server *srv)
         int rc;
 
         atomic_store(&acceptor_waiting, 1);
-        if (wf_board)
-            atomic_fetch_add(&wf_board->acceptors_waiting, 1);
+        if (wf_my_slot)
+            atomic_fetch_add(&wf_my_slot->acceptors, 1);
         rc = poll(p, 2, -1);
-        if (wf_board)
-            atomic_fetch_sub(&wf_board->acceptors_waiting, 1);
+        if (wf_my_slot)
+            atomic_fetch_sub(&wf_my_slot->acceptors, 1);
         atomic_store(&acceptor_waiting, 0);
         if (rc < 0) {
             if (errno != EINTR) {

@@ -29,6 +29,7 @@ struct wf_worker_slot {
     _Atomic unsigned long long requests;
     _Atomic unsigned long long errors;   /* 5xx answers and aborted responses */
     _Atomic int in_flight;
+    _Atomic int acceptors;           /* threads idle in accept right now */
     struct wf_thread_slot threads[]; /* scoreboard->threads entries */
 };
 
@@ -36,7 +37,6 @@ struct wf_scoreboard {
     unsigned nslots;
     unsigned threads;
     size_t slot_size;
-    _Atomic int acceptors_waiting;   /* threads of all workers idle in accept */
     _Alignas(64) char slots[];       /* slot_size bytes each, cache-line aligned */
 };
 
