@@ -11,10 +11,12 @@ splits SCRIPT_NAME/PATH_INFO wrongly gets a 404 with the route it saw:
                   (built like wsgiref.util.application_uri: scheme, HTTP_HOST
                   or SERVER_NAME:SERVER_PORT, quoted SCRIPT_NAME)
   /target         200, "target"
+  /pid            200, the serving process's PID (which backend answered)
   anything else   404, "no route for PATH_INFO=..."
 """
 import hashlib
 import json
+import os
 from urllib.parse import parse_qs, quote
 
 PATTERN = bytes(range(251))
@@ -74,6 +76,11 @@ def application(environ, start_response):
                                      ("Content-Type", "text/plain"),
                                      ("Content-Length", "5")])
         return [b"moved"]
+    if route == "pid":
+        body = str(os.getpid()).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
     if route == "target":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"target"]
