@@ -449,8 +449,9 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
         wf_log(WF_LOG_ERROR, "%s", err);
         goto out;
     }
-    /* Room for a full second generation during a reload and for SIGTTIN. */
-    m.board = wf_scoreboard_new(cfg->processes * 2 + 16, cfg->threads);
+    /* Room for SIGTTIN up to processes + 32 workers, and for a full second
+     * generation of those during a reload. */
+    m.board = wf_scoreboard_new((cfg->processes + 32) * 2, cfg->threads);
     if (!m.board) {
         wf_log(WF_LOG_ERROR, "scoreboard: %s", strerror(errno));
         goto out;
@@ -509,9 +510,12 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
             }
             if (sig_ttin) {
                 sig_ttin = 0;
-                if (m.target * 2 + 16 <= m.board->nslots - 1 && m.target < 256) {
+                if ((m.target + 1) * 2 <= m.board->nslots) {
                     m.target++;
                     wf_log(WF_LOG_INFO, "SIGTTIN: now %u workers", m.target);
+                } else {
+                    wf_log(WF_LOG_WARNING, "SIGTTIN: already at the limit of %u workers",
+                           m.board->nslots / 2);
                 }
             }
             if (sig_ttou) {
