@@ -456,9 +456,11 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
         wf_log(WF_LOG_ERROR, "scoreboard: %s", strerror(errno));
         goto out;
     }
-    wf_log(WF_LOG_INFO, "master %d supervising %u worker%s x %u thread%s on %s%s%s",
-           (int)m.pid, m.target, m.target > 1 ? "s" : "", cfg->threads, cfg->threads > 1 ? "s" : "",
-           l->desc, cfg->stats_arg ? ", stats on " : "", cfg->stats_arg ? cfg->stats_arg : "");
+    wf_log(WF_LOG_INFO, "wsgi-fcgi %s master %d: %s over %s on %s, %u process%s x %u thread%s, "
+           "Python %s%s%s", PACKAGE_VERSION, (int)m.pid, cfg->app_arg,
+           cfg->scgi ? "SCGI" : "FastCGI", l->desc, m.target, m.target > 1 ? "es" : "",
+           cfg->threads, cfg->threads > 1 ? "s" : "", WF_PYTHON_VERSION,
+           cfg->stats_arg ? ", stats on " : "", cfg->stats_arg ? cfg->stats_arg : "");
 
     for (;;) {
         long long now = wf_now_ms();
