@@ -59,3 +59,39 @@ EXTRA_DIST += \
 # Memcheck over the main request paths (skipped in the sanitizer build).
 TESTS += tests/t-valgrind.sh
 EXTRA_DIST += tests/t-valgrind.sh tests/py/t_valgrind.py tests/valgrind.supp tests/scgi_client.py
+
+# Process model: master, workers, signals, reload, stats, logs, socket
+# activation (tests/py/pm_*.py with tests/py/pm_lib.py; app tests/apps/pm_app.py).
+TESTS += \
+	tests/t-pm-load.sh \
+	tests/t-pm-crash.sh \
+	tests/t-pm-keepalive.sh \
+	tests/t-pm-signals.sh \
+	tests/t-pm-stats.sh \
+	tests/t-pm-reload.sh \
+	tests/t-pm-recycle.sh \
+	tests/t-pm-logs.sh \
+	tests/t-pm-startup.sh \
+	tests/t-pm-systemd.sh
+EXTRA_DIST += \
+	tests/t-pm-load.sh \
+	tests/t-pm-crash.sh \
+	tests/t-pm-keepalive.sh \
+	tests/t-pm-signals.sh \
+	tests/t-pm-stats.sh \
+	tests/t-pm-reload.sh \
+	tests/t-pm-recycle.sh \
+	tests/t-pm-logs.sh \
+	tests/t-pm-startup.sh \
+	tests/t-pm-systemd.sh \
+	tests/py/pm_lib.py \
+	tests/py/pm_load.py \
+	tests/py/pm_crash.py \
+	tests/py/pm_keepalive.py \
+	tests/py/pm_signals.py \
+	tests/py/pm_stats.py \
+	tests/py/pm_reload.py \
+	tests/py/pm_recycle.py \
+	tests/py/pm_logs.py \
+	tests/py/pm_startup.py \
+	tests/py/pm_systemd.py
