@@ -99,7 +99,9 @@ def test_ttin_ttou():
                 pm.check(len(gone) == 1 and pm.wait_until(
                     lambda: not any(pm.alive(p) for p in gone), 10),
                     "SIGTTOU: the retired worker exited")
+            # One at a time: two signals sent back to back may merge.
             srv.kill(signal.SIGTTOU)
+            pm.check(pm.wait_until(workers(2), 10), "SIGTTOU: 2 workers in --stats")
     srv.kill(signal.SIGTTOU)
     pm.check(pm.wait_until(workers(1), 10), "SIGTTOU down to 1 worker")
     srv.kill(signal.SIGTTOU)
