@@ -348,8 +348,9 @@ def wait_http(port, proc, path_="/", timeout=20):
 # ------------------------------------------------------------------ HTTP
 
 class Resp:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, reason=""):
         self.status = status
+        self.reason = reason
         self.headers = headers          # list of (name, value) as received
         self.body = body
 
@@ -379,7 +380,7 @@ def request(method, port, target, headers=None, body=None, timeout=60, host="127
                 c.send(body[i:i + 65536])
         r = c.getresponse()
         data = r.read()
-        return Resp(r.status, r.getheaders(), data)
+        return Resp(r.status, r.getheaders(), data, r.reason)
     finally:
         c.close()
 
