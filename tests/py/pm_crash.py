@@ -96,8 +96,11 @@ def test_kill9_and_exit_under_load():
                  + load.failed - failed0)
     pm.log("# os._exit(3) in worker %d: %d other request(s) lost with it"
            % (exited, lost_exit))
-    pm.check(lost_exit <= THREADS - 1,
-             "_exit: at most the other requests in flight on that worker were "
+    # THREADS: the other threads' requests, and one that may have been on
+    # its way to an idle kept connection that worker closed (for a new
+    # connection) just before the /exit request reached it.
+    pm.check(lost_exit <= THREADS,
+             "_exit: at most the requests in flight on that worker were "
              "lost (%d were)" % lost_exit)
     load.stop()
     pm.check(load.join(60), "clients stopped")
