@@ -146,18 +146,22 @@ ProxyPass "/app/" "unix:%s|scgi://localhost/"
     os.chmod(wrapper, 0o755)
 
     # --- mod_fcgid: Apache spawns wsgi-fcgi
-    d = mc.path("apache-fcgid")
-    os.makedirs(os.path.join(d, "ipc"))
-    if www_user():
-        pw = pwd.getpwnam(www_user())
-        os.chown(os.path.join(d, "ipc"), pw.pw_uid, pw.pw_gid)
-    frag = mc.render(contrib("mod_fcgid.conf"), mc.path("mod_fcgid.conf"), {"ROOT": root})
-    port = mc.free_port()
-    ap = apache_start("apache-fcgid", port, """
+    have_fcgid = os.path.exists(MODDIR + "/mod_fcgid.so")
+    if not have_fcgid:
+        print("SKIP [apache mod_fcgid]: %s/mod_fcgid.so missing (libapache2-mod-fcgid)" % MODDIR)
+    else:
+        d = mc.path("apache-fcgid")
+        os.makedirs(os.path.join(d, "ipc"))
+        if www_user():
+            pw = pwd.getpwnam(www_user())
+            os.chown(os.path.join(d, "ipc"), pw.pw_uid, pw.pw_gid)
+        frag = mc.render(contrib("mod_fcgid.conf"), mc.path("mod_fcgid.conf"), {"ROOT": root})
+        port = mc.free_port()
+        ap = apache_start("apache-fcgid", port, """
 FcgidIPCDir "%(d)s/ipc"
 FcgidProcessTableFile "%(d)s/fcgid_shm"
 %(inc)s""" % {"d": d, "inc": include(frag)}, ["fcgid"])
-    cells.append(("apache mod_fcgid /app (contrib)", port, "/app"))
+        cells.append(("apache mod_fcgid /app (contrib)", port, "/app"))
 
     # --- mod_cgi: the same wrapper, one-shot CGI mode
     frag = mc.render(contrib("mod_cgi.conf"), mc.path("mod_cgi.conf"), {"ROOT": root})
@@ -170,18 +174,19 @@ FcgidProcessTableFile "%(d)s/fcgid_shm"
 
     # mode markers: mod_fcgid's wsgi-fcgi serves many requests in one
     # process (FastCGI on fd 0); mod_cgi's runs once per request.
-    mc._cell[0] = "apache mod_fcgid"
-    env = mc.request("GET", cells[-2][1], "/app/env").json()
-    mc.eq(env.get("wsgi.run_once"), False, "mod_fcgid: FastCGI mode (wsgi.run_once false)")
-    ap.record()
-    exes = []
-    for k in ap.known:
-        try:
-            exes.append(os.path.realpath("/proc/%d/exe" % k))
-        except OSError:
-            pass
-    mc.check(os.path.realpath(mc.WSGI_FCGI) in exes,
-             "wsgi-fcgi runs as a descendant of Apache (spawned by mod_fcgid)", repr(exes))
+    if have_fcgid:
+        mc._cell[0] = "apache mod_fcgid"
+        env = mc.request("GET", cells[-2][1], "/app/env").json()
+        mc.eq(env.get("wsgi.run_once"), False, "mod_fcgid: FastCGI mode (wsgi.run_once false)")
+        ap.record()
+        exes = []
+        for k in ap.known:
+            try:
+                exes.append(os.path.realpath("/proc/%d/exe" % k))
+            except OSError:
+                pass
+        mc.check(os.path.realpath(mc.WSGI_FCGI) in exes,
+                 "wsgi-fcgi runs as a descendant of Apache (spawned by mod_fcgid)", repr(exes))
     mc._cell[0] = "apache mod_cgi"
     env = mc.request("GET", cells[-1][1], "/app/env").json()
     mc.eq((env.get("GATEWAY_INTERFACE"), env.get("wsgi.run_once")), ("CGI/1.1", True),

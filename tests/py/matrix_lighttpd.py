@@ -5,8 +5,9 @@ instance per cell, everything in the temp dir):
   * mod_fastcgi "socket" + "bin-path": lighttpd spawns wsgi-fcgi with the
     listening socket on fd 0 (contrib/lighttpd/wsgi-fcgi-spawn.conf)
   * mod_fastcgi "host"/"port" + "bin-path" mounted under /app (TCP on fd 0)
-  * lighttpd's raw root-mount split (SCRIPT_NAME = whole path, no PATH_INFO)
-    fixed by wsgi-fcgi --script-name /
+  * lighttpd's raw root-mount split (after the first path segment: /env/x
+    gives SCRIPT_NAME /env, PATH_INFO /x), shown, and fixed by
+    wsgi-fcgi --script-name /
   * mod_scgi to wsgi-fcgi --scgi, at / and under /app
 """
 
@@ -97,6 +98,20 @@ server.modules += ( "mod_fastcgi" )
 fastcgi.server = ( "/" => (( "socket" => "%s", "check-local" => "disable" )))
 """ % sock)
     cells.append(("lighttpd fastcgi socket / --script-name /", port, ""))
+
+    # --- the same without any fix-up: what the fix-ups are for
+    sock = mc.path("fcgi-raw.sock")
+    mc.start_wsgi("wsgi-raw", "unix:" + sock)
+    port = mc.free_port()
+    lighttpd_start("lighttpd-raw", port, """
+server.modules += ( "mod_fastcgi" )
+fastcgi.server = ( "/" => (( "socket" => "%s", "check-local" => "disable" )))
+""" % sock)
+    mc._cell[0] = "lighttpd fastcgi / raw split"
+    r = mc.request("GET", port, "/env/x?q=1")
+    mc.eq((r.status, r.body), (404, b"no route for PATH_INFO='/x' SCRIPT_NAME='/env'"),
+          "without fix-root-scriptname or --script-name: lighttpd splits after the "
+          "first path segment (SCRIPT_NAME /env, PATH_INFO /x)")
 
     # --- mod_scgi
     sock = mc.path("scgi.sock")
