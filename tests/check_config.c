@@ -1,0 +1,682 @@
+/*
+ * check_config.c - unit tests of the command line (src/config.h): numbers,
+ * modes, socket addresses, the APP spec and whole argv arrays.
+ *
+ * Each failure must return -1 (or WF_CONFIG_ERROR) and leave one line in
+ * err; each success must leave err alone and produce exactly the parsed
+ * value.  Outputs are pre-filled with a sentinel so a function that fails
+ * but writes anyway is caught.
+ */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_suites.h"
+#include "config.h"
+
+/* A mutable, NULL-terminated argv (getopt_long permutes it). */
+#define ARGV(...) ((char *[]){ "wsgi-fcgi", __VA_ARGS__, NULL })
+
+static char err[512];
+
+static int argc_of(char **argv)
+{
+    int n = 0;
+
+    while (argv[n])
+        n++;
+    return n;
+}
+
+static enum wf_config_result parse(struct wf_config *cfg, char **argv)
+{
+    err[0] = '\0';
+    return wf_config_parse(cfg, argc_of(argv), argv, err, sizeof err);
+}
+
+/* argv must be rejected, with a message containing needle. */
+static void parse_bad(char **argv, const char *needle)
+{
+    struct wf_config cfg;
+    enum wf_config_result r = parse(&cfg, argv);
+
+    ck_assert_msg(r == WF_CONFIG_ERROR, "accepted %s ... (result %d)", argv[1], (int)r);
+    ck_assert_msg(err[0] != '\0', "no message for %s", argv[1]);
+    ck_assert_msg(strchr(err, '\n') == NULL, "message is not one line: %s", err);
+    if (needle)
+        ck_assert_msg(strstr(err, needle) != NULL, "message '%s' does not mention '%s'", err, needle);
+    wf_config_free(&cfg);
+}
+
+/* stdout goes to /dev/null: --help and --version print there. */
+static void quiet_stdout(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+
+    ck_assert_int_ge(fd, 0);
+    fflush(stdout);
+    ck_assert_int_ge(dup2(fd, 1), 0);
+    close(fd);
+}
+
+/* ---- wf_parse_uint ------------------------------------------------------------ */
+
+static int uint_of(const char *arg, unsigned long min, unsigned long max, unsigned long *out)
+{
+    err[0] = '\0';
+    *out = 12345;
+    return wf_parse_uint("--opt", arg, min, max, out, err, sizeof err);
+}
+
+static void uint_bad(const char *arg, unsigned long min, unsigned long max)
+{
+    unsigned long v;
+
+    ck_assert_msg(uint_of(arg, min, max, &v) == -1, "'%s' accepted as %lu", arg, v);
+    ck_assert_msg(v == 12345, "'%s': output written on failure", arg);
+    ck_assert_msg(strstr(err, "--opt") != NULL, "'%s': message does not name the option: %s", arg, err);
+}
+
+START_TEST(uint_valid)
+{
+    unsigned long v;
+
+    ck_assert_int_eq(uint_of("0", 0, 10, &v), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(uint_of("7", 0, 10, &v), 0);
+    ck_assert_uint_eq(v, 7);
+    ck_assert_int_eq(uint_of("10", 0, 10, &v), 0);
+    ck_assert_uint_eq(v, 10);
+    ck_assert_int_eq(uint_of("007", 0, 10, &v), 0);
+    ck_assert_uint_eq(v, 7);
+    ck_assert_int_eq(uint_of("1024", 1, 1024, &v), 0);
+    ck_assert_uint_eq(v, 1024);
+    ck_assert_int_eq(uint_of("1", 1, 1024, &v), 0);
+    ck_assert_uint_eq(v, 1);
+    ck_assert_int_eq(uint_of("18446744073709551615", 0, ULONG_MAX, &v), 0);
+    ck_assert_uint_eq(v, ULONG_MAX);
+    ck_assert_str_eq(err, "");
+}
+END_TEST
+
+START_TEST(uint_garbage)
+{
+    uint_bad("abc", 0, 100);
+    uint_bad("4x", 0, 100);
+    uint_bad("x4", 0, 100);
+    uint_bad("", 0, 100);
+    uint_bad(NULL, 0, 100);
+    uint_bad("-1", 0, 100);
+    uint_bad("+1", 0, 100);
+    uint_bad(" 1", 0, 100);
+    uint_bad("1 ", 0, 100);
+    uint_bad("0x10", 0, 100);
+    uint_bad("1.5", 0, 100);
+    uint_bad("1e3", 0, 10000);
+}
+END_TEST
+
+START_TEST(uint_overflow)
+{
+    uint_bad("99999999999999999999", 0, ULONG_MAX);
+    uint_bad("18446744073709551616", 0, ULONG_MAX);
+    uint_bad("99999999999999999999999999999999999999", 0, ULONG_MAX);
+    /* A value that wraps to something in range must not sneak through. */
+    uint_bad("18446744073709551617", 0, 100);
+    uint_bad("36893488147419103232", 0, 100);    /* 2^65: wraps to 0 */
+}
+END_TEST
+
+START_TEST(uint_bounds)
+{
+    uint_bad("0", 1, 1024);
+    uint_bad("1025", 1, 1024);
+    uint_bad("4", 5, 9);
+    uint_bad("10", 5, 9);
+    uint_bad("100000", 1, 65535);
+    uint_bad("65536", 1, 65535);
+}
+END_TEST
+
+/* ---- wf_parse_mode ------------------------------------------------------------ */
+
+static void mode_ok(const char *arg, unsigned want)
+{
+    unsigned m = 0xdead;
+
+    err[0] = '\0';
+    ck_assert_msg(wf_parse_mode("--socket-mode", arg, &m, err, sizeof err) == 0,
+                  "'%s' rejected: %s", arg, err);
+    ck_assert_msg(m == want, "'%s' gave %o, not %o", arg, m, want);
+}
+
+static void mode_bad(const char *arg)
+{
+    unsigned m = 0xdead;
+
+    err[0] = '\0';
+    ck_assert_msg(wf_parse_mode("--socket-mode", arg, &m, err, sizeof err) == -1,
+                  "'%s' accepted as %o", arg, m);
+    ck_assert_msg(m == 0xdead, "'%s': output written on failure", arg);
+    ck_assert_msg(err[0] != '\0', "'%s': no message", arg);
+}
+
+START_TEST(mode_forms)
+{
+    mode_ok("0660", 0660);
+    mode_ok("660", 0660);
+    mode_ok("0600", 0600);
+    mode_ok("0", 0);
+    mode_ok("777", 0777);
+    mode_ok("7777", 07777);
+    mode_ok("07777", 07777);
+    mode_bad("8");
+    mode_bad("0668");
+    mode_bad("077777");
+    mode_bad("10000");
+    mode_bad("");
+    mode_bad(NULL);
+    mode_bad("-660");
+    mode_bad("+660");
+    mode_bad("0x1b6");
+    mode_bad("rw-rw----");
+    mode_bad("660 ");
+}
+END_TEST
+
+/* ---- wf_addr_parse -------------------------------------------------------------- */
+
+static struct wf_addr addr_ok(const char *arg)
+{
+    struct wf_addr a;
+
+    err[0] = '\0';
+    memset(&a, 0x5a, sizeof a);
+    ck_assert_msg(wf_addr_parse(arg, &a, err, sizeof err) == 0, "'%s' rejected: %s", arg, err);
+    return a;
+}
+
+static void addr_bad(const char *arg, const char *needle)
+{
+    struct wf_addr a;
+
+    err[0] = '\0';
+    ck_assert_msg(wf_addr_parse(arg, &a, err, sizeof err) == -1, "'%s' accepted", arg);
+    ck_assert_msg(err[0] != '\0', "'%s': no message", arg);
+    if (needle)
+        ck_assert_msg(strstr(err, needle) != NULL, "'%s': message '%s' lacks '%s'", arg, err, needle);
+}
+
+START_TEST(addr_unix)
+{
+    struct wf_addr a = addr_ok("unix:/run/app.sock");
+
+    ck_assert_int_eq(a.kind, WF_ADDR_UNIX);
+    ck_assert_str_eq(a.path, "/run/app.sock");
+
+    a = addr_ok("unix:relative.sock");     /* unix: needs no slash */
+    ck_assert_int_eq(a.kind, WF_ADDR_UNIX);
+    ck_assert_str_eq(a.path, "relative.sock");
+
+    a = addr_ok("/tmp/x.sock");
+    ck_assert_int_eq(a.kind, WF_ADDR_UNIX);
+    ck_assert_str_eq(a.path, "/tmp/x.sock");
+
+    a = addr_ok("./x.sock");
+    ck_assert_int_eq(a.kind, WF_ADDR_UNIX);
+    ck_assert_str_eq(a.path, "./x.sock");
+
+    a = addr_ok("run/x:80");                /* a '/' makes it a path, colon or not */
+    ck_assert_int_eq(a.kind, WF_ADDR_UNIX);
+    ck_assert_str_eq(a.path, "run/x:80");
+
+    addr_bad("unix:", NULL);
+    addr_bad("", NULL);
+    addr_bad(NULL, NULL);
+}
+END_TEST
+
+START_TEST(addr_unix_path_length)
+{
+    char arg[300];
+    struct wf_addr a;
+
+    /* sun_path holds 107 bytes plus the NUL. */
+    memset(arg, 0, sizeof arg);
+    arg[0] = '/';
+    memset(arg + 1, 'a', 106);
+    a = addr_ok(arg);
+    ck_assert_uint_eq(strlen(a.path), 107);
+    ck_assert_str_eq(a.path, arg);
+
+    arg[107] = 'a';
+    addr_bad(arg, NULL);
+
+    snprintf(arg, sizeof arg, "unix:/%0200d", 0);
+    addr_bad(arg, NULL);
+}
+END_TEST
+
+START_TEST(addr_tcp)
+{
+    struct wf_addr a = addr_ok("127.0.0.1:9000");
+
+    ck_assert_int_eq(a.kind, WF_ADDR_TCP);
+    ck_assert_str_eq(a.host, "127.0.0.1");
+    ck_assert_str_eq(a.port, "9000");
+
+    a = addr_ok("localhost:1");
+    ck_assert_int_eq(a.kind, WF_ADDR_TCP);
+    ck_assert_str_eq(a.host, "localhost");
+    ck_assert_str_eq(a.port, "1");
+
+    a = addr_ok("example.org:65535");
+    ck_assert_str_eq(a.host, "example.org");
+    ck_assert_str_eq(a.port, "65535");
+
+    a = addr_ok(":9000");
+    ck_assert_int_eq(a.kind, WF_ADDR_TCP);
+    ck_assert_str_eq(a.host, "");
+    ck_assert_str_eq(a.port, "9000");
+
+    a = addr_ok("[::1]:8080");
+    ck_assert_int_eq(a.kind, WF_ADDR_TCP);
+    ck_assert_str_eq(a.host, "::1");
+    ck_assert_str_eq(a.port, "8080");
+
+    a = addr_ok("[fe80::1:2]:443");
+    ck_assert_str_eq(a.host, "fe80::1:2");
+    ck_assert_str_eq(a.port, "443");
+}
+END_TEST
+
+START_TEST(addr_tcp_bad)
+{
+    addr_bad("host", NULL);
+    addr_bad("host:", NULL);
+    addr_bad("host:0", NULL);
+    addr_bad("host:65536", NULL);
+    addr_bad("host:99999999999999999999", NULL);
+    addr_bad("host:-1", NULL);
+    addr_bad("host:80x", NULL);
+    addr_bad("host:http", NULL);
+    addr_bad(":", NULL);
+    addr_bad(":0", NULL);
+    addr_bad("[::1]", NULL);
+    addr_bad("[::1]:", NULL);
+    addr_bad("[::1]80", NULL);
+    addr_bad("[]:80", NULL);
+    addr_bad("[::1:80", NULL);
+    addr_bad("::1:80", NULL);
+    addr_bad("::1", NULL);
+}
+END_TEST
+
+START_TEST(addr_format_roundtrip)
+{
+    static const char *const forms[][2] = {
+        { "unix:/run/a.sock", "unix:/run/a.sock" },
+        { "/run/a.sock", "unix:/run/a.sock" },
+        { "127.0.0.1:9000", "127.0.0.1:9000" },
+        { "[::1]:9000", "[::1]:9000" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        struct wf_addr a = addr_ok(forms[i][0]);
+        char buf[400];
+        wf_addr_format(&a, buf, sizeof buf);
+        ck_assert_str_eq(buf, forms[i][1]);
+    }
+}
+END_TEST
+
+/* ---- wf_app_spec_parse ----------------------------------------------------------- */
+
+static void spec_ok(const char *arg, const char *target, int is_file, const char *name, int factory)
+{
+    struct wf_app_spec s;
+
+    err[0] = '\0';
+    ck_assert_msg(wf_app_spec_parse(arg, "application", &s, err, sizeof err) == 0,
+                  "'%s' rejected: %s", arg, err);
+    ck_assert_str_eq(s.target, target);
+    ck_assert_msg(s.is_file == is_file, "'%s': is_file %d", arg, s.is_file);
+    ck_assert_str_eq(s.name, name);
+    ck_assert_msg(s.factory == factory, "'%s': factory %d", arg, s.factory);
+    wf_app_spec_free(&s);
+    ck_assert_ptr_null(s.target);
+    ck_assert_ptr_null(s.name);
+}
+
+static void spec_bad(const char *arg)
+{
+    struct wf_app_spec s;
+
+    err[0] = '\0';
+    ck_assert_msg(wf_app_spec_parse(arg, "application", &s, err, sizeof err) == -1,
+                  "'%s' accepted", arg);
+    ck_assert_msg(err[0] != '\0', "'%s': no message", arg);
+    wf_app_spec_free(&s);   /* must be safe after a failure */
+}
+
+START_TEST(spec_forms)
+{
+    spec_ok("app.py", "app.py", 1, "application", 0);
+    spec_ok("dir/file.py:NAME", "dir/file.py", 1, "NAME", 0);
+    spec_ok("/srv/www/wsgi.py:app", "/srv/www/wsgi.py", 1, "app", 0);
+    spec_ok("dir/file.py:make()", "dir/file.py", 1, "make", 1);
+    spec_ok("pkg.mod", "pkg.mod", 0, "application", 0);
+    spec_ok("mod", "mod", 0, "application", 0);
+    spec_ok("pkg.mod:NAME", "pkg.mod", 0, "NAME", 0);
+    spec_ok("pkg.mod:factory()", "pkg.mod", 0, "factory", 1);
+    spec_ok("pkg.mod:obj.attr.app", "pkg.mod", 0, "obj.attr.app", 0);
+    spec_ok("pkg.mod:_private1", "pkg.mod", 0, "_private1", 0);
+    spec_ok("pkg.mod:obj.make()", "pkg.mod", 0, "obj.make", 1);
+}
+END_TEST
+
+START_TEST(spec_default_name)
+{
+    struct wf_app_spec s;
+
+    ck_assert_int_eq(wf_app_spec_parse("pkg.mod", "other", &s, err, sizeof err), 0);
+    ck_assert_str_eq(s.name, "other");
+    ck_assert_int_eq(s.factory, 0);
+    wf_app_spec_free(&s);
+    ck_assert_int_eq(wf_app_spec_parse("pkg.mod:given", "other", &s, err, sizeof err), 0);
+    ck_assert_str_eq(s.name, "given");
+    wf_app_spec_free(&s);
+}
+END_TEST
+
+START_TEST(spec_bad_forms)
+{
+    spec_bad("");
+    spec_bad(NULL);
+    spec_bad("mod:1x");
+    spec_bad("mod:");
+    spec_bad(":x");
+    spec_bad("a b");
+    spec_bad("mod:a b");
+    spec_bad("mod:a.");
+    spec_bad("mod:.a");
+    spec_bad("mod:a..b");
+    spec_bad("mod:()");
+    spec_bad("mod:f(x)");
+    spec_bad("mod:f(");
+    spec_bad("pkg..mod");
+    spec_bad(".mod");
+    spec_bad("mod.");
+    spec_bad("1mod");
+    spec_bad("mod-name");
+    spec_bad("file.py:1x");
+}
+END_TEST
+
+/* ---- wf_config_parse ------------------------------------------------------------- */
+
+START_TEST(cfg_defaults)
+{
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("app.py")), WF_CONFIG_RUN);
+    ck_assert_str_eq(cfg.app_arg, "app.py");
+    ck_assert_str_eq(cfg.app.target, "app.py");
+    ck_assert_int_eq(cfg.app.is_file, 1);
+    ck_assert_str_eq(cfg.app.name, "application");
+    ck_assert_str_eq(cfg.callable, "application");
+    ck_assert_uint_eq(cfg.socket_mode, 0660);
+    ck_assert_int_eq(cfg.socket_mode_set, 0);
+    ck_assert_uint_eq(cfg.backlog, 1024);
+    ck_assert_uint_eq(cfg.threads, 1);
+    ck_assert_uint_eq(cfg.processes, 1);
+    ck_assert_int_eq(cfg.fd, -1);
+    ck_assert_ptr_null(cfg.socket_arg);
+    ck_assert_int_eq(cfg.addr.kind, WF_ADDR_NONE);
+    ck_assert_int_eq(cfg.cgi, 0);
+    ck_assert_int_eq(cfg.scgi, 0);
+    ck_assert_int_eq(cfg.check, 0);
+    ck_assert_uint_eq(cfg.max_requests, 0);
+    ck_assert_uint_eq(cfg.timeout, 0);
+    ck_assert_ptr_null(cfg.url_scheme);
+    ck_assert_ptr_null(cfg.script_name);
+    ck_assert_ptr_null(cfg.socket_owner);
+    ck_assert_uint_eq(cfg.npythonpath, 0);
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_every_option)
+{
+    struct wf_config cfg;
+    char **argv = ARGV("-s", "unix:/tmp/a.sock", "--socket-mode", "0600", "--socket-owner", "www:www",
+                       "--backlog", "16", "--scgi", "--max-header-size", "4096", "-t", "8",
+                       "-p", "4", "--max-requests", "1000", "--timeout", "30",
+                       "--graceful-timeout", "5", "--pidfile", "/tmp/p.pid", "--user", "nobody",
+                       "--group", "nogroup", "--access-log", "-", "--log-file", "/tmp/log",
+                       "--stats", "127.0.0.1:9191", "--chdir", "/srv", "--pythonpath", "/a",
+                       "--pythonpath", "/b", "--virtualenv", "/venv", "--callable", "app",
+                       "--url-scheme", "https", "--script-name", "/mount", "--check", "pkg.mod");
+
+    ck_assert_msg(parse(&cfg, argv) == WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_str_eq(cfg.socket_arg, "unix:/tmp/a.sock");
+    ck_assert_int_eq(cfg.addr.kind, WF_ADDR_UNIX);
+    ck_assert_str_eq(cfg.addr.path, "/tmp/a.sock");
+    ck_assert_uint_eq(cfg.socket_mode, 0600);
+    ck_assert_int_eq(cfg.socket_mode_set, 1);
+    ck_assert_str_eq(cfg.socket_owner, "www:www");
+    ck_assert_uint_eq(cfg.backlog, 16);
+    ck_assert_int_eq(cfg.scgi, 1);
+    ck_assert_uint_eq(cfg.max_header, 4096);
+    ck_assert_uint_eq(cfg.threads, 8);
+    ck_assert_uint_eq(cfg.processes, 4);
+    ck_assert_uint_eq(cfg.max_requests, 1000);
+    ck_assert_uint_eq(cfg.timeout, 30);
+    ck_assert_uint_eq(cfg.graceful_timeout, 5);
+    ck_assert_str_eq(cfg.pidfile, "/tmp/p.pid");
+    ck_assert_str_eq(cfg.user, "nobody");
+    ck_assert_str_eq(cfg.group, "nogroup");
+    ck_assert_str_eq(cfg.access_log, "-");
+    ck_assert_str_eq(cfg.log_file, "/tmp/log");
+    ck_assert_str_eq(cfg.stats_arg, "127.0.0.1:9191");
+    ck_assert_int_eq(cfg.stats_addr.kind, WF_ADDR_TCP);
+    ck_assert_str_eq(cfg.stats_addr.port, "9191");
+    ck_assert_str_eq(cfg.chdir, "/srv");
+    ck_assert_uint_eq(cfg.npythonpath, 2);
+    ck_assert_str_eq(cfg.pythonpath[0], "/a");
+    ck_assert_str_eq(cfg.pythonpath[1], "/b");
+    ck_assert_str_eq(cfg.virtualenv, "/venv");
+    ck_assert_str_eq(cfg.callable, "app");
+    ck_assert_str_eq(cfg.url_scheme, "https");
+    ck_assert_str_eq(cfg.script_name, "/mount");
+    ck_assert_int_eq(cfg.check, 1);
+    /* --callable is the default NAME of the APP spec. */
+    ck_assert_str_eq(cfg.app.target, "pkg.mod");
+    ck_assert_str_eq(cfg.app.name, "app");
+    ck_assert_int_eq(cfg.app.is_file, 0);
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_short_and_joined_forms)
+{
+    struct wf_config cfg;
+
+    ck_assert_msg(parse(&cfg, ARGV("-s127.0.0.1:9000", "-t4", "--threads=2", "app.py:x")) ==
+                  WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_int_eq(cfg.addr.kind, WF_ADDR_TCP);
+    ck_assert_str_eq(cfg.addr.port, "9000");
+    ck_assert_uint_eq(cfg.threads, 2);          /* the last one wins */
+    ck_assert_str_eq(cfg.app.name, "x");
+    wf_config_free(&cfg);
+
+    /* Options after APP are still options (GNU argument permutation). */
+    ck_assert_msg(parse(&cfg, ARGV("app.py", "--threads", "3")) == WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_uint_eq(cfg.threads, 3);
+    ck_assert_str_eq(cfg.app_arg, "app.py");
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_fd_and_cgi)
+{
+    struct wf_config cfg;
+
+    ck_assert_msg(parse(&cfg, ARGV("--fd", "0", "app.py")) == WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_int_eq(cfg.fd, 0);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--fd", "7", "app.py")) == WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_int_eq(cfg.fd, 7);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--cgi", "app.py")) == WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_int_eq(cfg.cgi, 1);
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_errors)
+{
+    parse_bad(ARGV("--no-such-option", "app.py"), "no-such-option");
+    parse_bad(ARGV("-x", "app.py"), "-x");
+    parse_bad(ARGV("app.py", "-s"), NULL);                  /* missing argument */
+    parse_bad(ARGV("app.py", "--threads"), NULL);
+    parse_bad(ARGV("-t"), NULL);
+    parse_bad(ARGV("-s", "unix:/tmp/a.sock"), "APP");       /* missing APP */
+    parse_bad(ARGV("app.py", "other.py"), "other.py");     /* extra argument */
+    parse_bad(ARGV("-s", "unix:/tmp/a.sock", "--fd", "3", "app.py"), NULL);
+    parse_bad(ARGV("--cgi", "-s", "unix:/tmp/a.sock", "app.py"), NULL);
+    parse_bad(ARGV("--cgi", "--fd", "3", "app.py"), NULL);
+    parse_bad(ARGV("--cgi", "--scgi", "app.py"), NULL);
+    parse_bad(ARGV("--socket-mode", "0600", "app.py"), NULL);
+    parse_bad(ARGV("-s", "127.0.0.1:9000", "--socket-mode", "0600", "app.py"), NULL);
+    parse_bad(ARGV("-s", "127.0.0.1:9000", "--socket-owner", "www", "app.py"), NULL);
+    parse_bad(ARGV("-s", "unix:/tmp/a.sock", "--socket-mode", "999", "app.py"), NULL);
+    parse_bad(ARGV("--threads", "0", "app.py"), "--threads");
+    parse_bad(ARGV("--threads", "1025", "app.py"), "--threads");
+    parse_bad(ARGV("--threads", "4x", "app.py"), "--threads");
+    parse_bad(ARGV("-t", "-1", "app.py"), NULL);
+    parse_bad(ARGV("-p", "0", "app.py"), NULL);
+    parse_bad(ARGV("--backlog", "0", "app.py"), NULL);
+    parse_bad(ARGV("--fd", "x", "app.py"), NULL);
+    parse_bad(ARGV("--fd", "-1", "app.py"), NULL);
+    parse_bad(ARGV("--max-requests", "0x10", "app.py"), NULL);
+    parse_bad(ARGV("--timeout", "99999999999999999999", "app.py"), NULL);
+    parse_bad(ARGV("--url-scheme", "ftp", "app.py"), "ftp");
+    parse_bad(ARGV("--script-name", "app", "app.py"), "--script-name");
+    parse_bad(ARGV("--callable", "1x", "app.py"), NULL);
+    parse_bad(ARGV("-s", "host", "app.py"), NULL);
+    parse_bad(ARGV("-s", "host:0", "app.py"), NULL);
+    parse_bad(ARGV("--stats", "nowhere", "app.py"), NULL);
+    parse_bad(ARGV("mod:1x"), NULL);
+}
+END_TEST
+
+START_TEST(cfg_script_name_forms)
+{
+    struct wf_config cfg;
+
+    ck_assert_msg(parse(&cfg, ARGV("--script-name", "/app", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_str_eq(cfg.script_name, "/app");
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--script-name", "", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_str_eq(cfg.script_name, "");
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--url-scheme", "http", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_str_eq(cfg.url_scheme, "http");
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_threads_bounds)
+{
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("--threads", "1", "app.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.threads, 1);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--threads", "1024", "app.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.threads, 1024);
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_help_version)
+{
+    struct wf_config cfg;
+
+    quiet_stdout();
+    ck_assert_int_eq(parse(&cfg, ARGV("-h")), WF_CONFIG_EXIT_OK);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--help")), WF_CONFIG_EXIT_OK);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("-V")), WF_CONFIG_EXIT_OK);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--version")), WF_CONFIG_EXIT_OK);
+    wf_config_free(&cfg);
+    /* No APP needed, and what follows is not looked at. */
+    ck_assert_int_eq(parse(&cfg, ARGV("--help", "a.py", "b.py")), WF_CONFIG_EXIT_OK);
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_reparse)
+{
+    /* Parsing twice in one process (getopt state reset between runs). */
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("-t", "2", "a.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.threads, 2);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("-t", "3", "b.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.threads, 3);
+    ck_assert_str_eq(cfg.app_arg, "b.py");
+    wf_config_free(&cfg);
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+    Suite *s = suite_create("config");
+    TCase *num = tcase_create("numbers");
+    TCase *addr = tcase_create("addr");
+    TCase *spec = tcase_create("app_spec");
+    TCase *cfg = tcase_create("argv");
+
+    tcase_add_test(num, uint_valid);
+    tcase_add_test(num, uint_garbage);
+    tcase_add_test(num, uint_overflow);
+    tcase_add_test(num, uint_bounds);
+    tcase_add_test(num, mode_forms);
+    suite_add_tcase(s, num);
+
+    tcase_add_test(addr, addr_unix);
+    tcase_add_test(addr, addr_unix_path_length);
+    tcase_add_test(addr, addr_tcp);
+    tcase_add_test(addr, addr_tcp_bad);
+    tcase_add_test(addr, addr_format_roundtrip);
+    suite_add_tcase(s, addr);
+
+    tcase_add_test(spec, spec_forms);
+    tcase_add_test(spec, spec_default_name);
+    tcase_add_test(spec, spec_bad_forms);
+    suite_add_tcase(s, spec);
+
+    tcase_add_test(cfg, cfg_defaults);
+    tcase_add_test(cfg, cfg_every_option);
+    tcase_add_test(cfg, cfg_short_and_joined_forms);
+    tcase_add_test(cfg, cfg_fd_and_cgi);
+    tcase_add_test(cfg, cfg_errors);
+    tcase_add_test(cfg, cfg_script_name_forms);
+    tcase_add_test(cfg, cfg_threads_bounds);
+    tcase_add_test(cfg, cfg_help_version);
+    tcase_add_test(cfg, cfg_reparse);
+    suite_add_tcase(s, cfg);
+    return s;
+}
