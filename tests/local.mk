@@ -95,3 +95,31 @@ EXTRA_DIST += \
 	tests/py/pm_logs.py \
 	tests/py/pm_startup.py \
 	tests/py/pm_systemd.py
+
+# The front-end matrix (issue 5): real nginx, lighttpd, Apache httpd,
+# spawn-fcgi and Flask/Django/Bottle; see tests/MATRIX.md.
+TESTS += \
+	tests/t-matrix-nginx.sh \
+	tests/t-matrix-lighttpd.sh \
+	tests/t-matrix-apache.sh \
+	tests/t-matrix-spawn-fcgi.sh \
+	tests/t-matrix-upstream.sh \
+	tests/t-matrix-frameworks.sh
+
+EXTRA_DIST += \
+	tests/MATRIX.md \
+	tests/frameworks \
+	tests/t-matrix-nginx.sh \
+	tests/t-matrix-lighttpd.sh \
+	tests/t-matrix-apache.sh \
+	tests/t-matrix-spawn-fcgi.sh \
+	tests/t-matrix-upstream.sh \
+	tests/t-matrix-frameworks.sh \
+	tests/py/matrix_common.py \
+	tests/py/matrix_nginx.py \
+	tests/py/matrix_lighttpd.py \
+	tests/py/matrix_apache.py \
+	tests/py/matrix_spawn.py \
+	tests/py/matrix_upstream.py \
+	tests/py/matrix_frameworks.py \
+	tests/py/matrix_wsgiref.py
