@@ -15,6 +15,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -105,8 +106,7 @@ def render(template, dest, mapping):
         text = f.read()
     for k, v in mapping.items():
         text = text.replace("@%s@" % k, str(v))
-    left = [w for w in text.split("@") if w.isupper() and w.replace("_", "").isalpha()]
-    left = [w for w in left if "@%s@" % w in text]
+    left = re.findall(r"@[A-Z][A-Z0-9_]*@", text)
     if left:
         raise AssertionError("placeholders left in %s: %s" % (dest, left))
     with open(dest, "w") as f:
