@@ -353,7 +353,8 @@ void wf_listen_close(struct wf_listener *l)
         close(l->fd);
     l->fd = -1;
     if (l->unlink_path[0]) {
-        unlink(l->unlink_path);
+        if (unlink(l->unlink_path) < 0 && errno != ENOENT)
+            wf_log(WF_LOG_WARNING, "cannot remove socket %s: %s", l->unlink_path, strerror(errno));
         l->unlink_path[0] = '\0';
     }
 }

@@ -576,8 +576,8 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
 out:
     wf_log(WF_LOG_INFO, "master exiting");
     wf_listen_close(&stats);
-    if (cfg->pidfile)
-        unlink(cfg->pidfile);
+    if (cfg->pidfile && unlink(cfg->pidfile) < 0 && errno != ENOENT)
+        wf_log(WF_LOG_WARNING, "cannot remove --pidfile %s: %s", cfg->pidfile, strerror(errno));
     wf_scoreboard_free(m.board);
     return m.fatal ? 1 : (m.board ? 0 : 1);
 }
