@@ -25,8 +25,8 @@ set -u -o pipefail
 
 PACKAGES="build-essential autoconf automake autoconf-archive pkg-config \
 libfcgi-dev libfcgi-bin python3-dev check nginx spawn-fcgi curl valgrind \
-python3-flask python3-django python3-bottle lighttpd procps iproute2 \
-ca-certificates systemd"
+python3-flask python3-django python3-bottle lighttpd apache2 libapache2-mod-fcgid \
+procps iproute2 ca-certificates systemd"
 
 JOBS=${JOBS:-2}
 
@@ -48,6 +48,11 @@ install_packages() {
     [ -z "$missing" ] && return 0
     say "installing packages:$missing"
     export DEBIAN_FRONTEND=noninteractive
+    # The tests start their own nginx, lighttpd and Apache on free loopback
+    # ports; the packages' own services must not start on port 80.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    fi
     # shellcheck disable=SC2086
     apt-get update </dev/null &&
         apt-get install -y --no-install-recommends $PACKAGES </dev/null ||
