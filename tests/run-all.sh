@@ -95,7 +95,7 @@ summarize() {
     error=$(suite_count ERROR "$log")
     add_summary "$(grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$log" | sed 's/^/  /')"
     if [ -f "$dir/tests/check_wsgi_fcgi.log" ]; then
-        add_summary "  Check: $(grep -E '^[0-9]+%: Checks: ' "$dir/tests/check_wsgi_fcgi.log" | tr '\n' ' ')"
+        add_summary "  Check: $(grep -E '^[0-9]+%: Checks: ' "$dir/tests/check_wsgi_fcgi.log" | paste -sd ' ' -)"
     fi
     TOTAL_PASS=$((TOTAL_PASS + pass + xfail))
     TOTAL_FAIL=$((TOTAL_FAIL + fail + error + xpass))
