@@ -148,11 +148,57 @@ static int parse_size(PyObject *arg, Py_ssize_t *out)
     return 0;
 }
 
+/* Reads up to limit bytes (or all, limit < 0) when the body's length is
+ * unknown: the result grows as data arrives, so a huge limit costs nothing
+ * until the bytes are really there. */
+static PyObject *read_growing(InputObject *self, Py_ssize_t limit)
+{
+    size_t buffered = self->len - self->pos;
+    size_t cap, have;
+    PyObject *out;
+
+    if (limit >= 0 && (size_t)limit <= buffered) {
+        out = PyBytes_FromStringAndSize(self->buf + self->pos, limit);
+        if (out)
+            self->pos += (size_t)limit;
+        return out;
+    }
+    cap = buffered + 65536;
+    if (limit >= 0 && (size_t)limit < cap)
+        cap = (size_t)limit;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
+    if (!out)
+        return NULL;
+    if (buffered)
+        memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, buffered);
+    self->pos = self->len = 0;
+    have = buffered;
+    while (!self->eof && (limit < 0 || have < (size_t)limit)) {
+        Py_ssize_t got;
+        if (have == cap) {
+            size_t next = cap * 2;
+            if (limit >= 0 && next > (size_t)limit)
+                next = (size_t)limit;
+            cap = next;
+            if (_PyBytes_Resize(&out, (Py_ssize_t)cap) < 0)
+                return NULL;
+        }
+        got = stream_read(self, PyBytes_AS_STRING(out) + have, cap - have);
+        if (got < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        have += (size_t)got;
+    }
+    if (have != cap && _PyBytes_Resize(&out, (Py_ssize_t)have) < 0)
+        return NULL;
+    return out;
+}
+
 static PyObject *read_all(InputObject *self)
 {
     size_t buffered = self->len - self->pos;
     PyObject *out;
-    size_t have, cap;
 
     if (self->remaining >= 0) {
         /* Known length: one allocation of exactly what is left. */
@@ -172,31 +218,7 @@ static PyObject *read_all(InputObject *self)
         }
         return out;
     }
-    cap = buffered + 65536;
-    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
-    if (!out)
-        return NULL;
-    if (buffered)
-        memcpy(PyBytes_AS_STRING(out), self->buf + self->pos, buffered);
-    self->pos = self->len = 0;
-    have = buffered;
-    while (!self->eof) {
-        Py_ssize_t got;
-        if (have == cap) {
-            cap *= 2;
-            if (_PyBytes_Resize(&out, (Py_ssize_t)cap) < 0)
-                return NULL;
-        }
-        got = stream_read(self, PyBytes_AS_STRING(out) + have, cap - have);
-        if (got < 0) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        have += (size_t)got;
-    }
-    if (have != cap && _PyBytes_Resize(&out, (Py_ssize_t)have) < 0)
-        return NULL;
-    return out;
+    return read_growing(self, -1);
 }
 
 static PyObject *input_read(InputObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -214,6 +236,8 @@ static PyObject *input_read(InputObject *self, PyObject *const *args, Py_ssize_t
         return NULL;
     if (size < 0)
         return read_all(self);
+    if (self->remaining < 0 && !self->eof)
+        return read_growing(self, size);
     buffered = self->len - self->pos;
     want = (size_t)size;
     if (self->remaining >= 0 && !self->eof && (long long)(want - (want < buffered ? want : buffered)) > self->remaining)
