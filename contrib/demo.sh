@@ -4,6 +4,8 @@
 #   bash contrib/demo.sh                 # prints the URL; Ctrl-C stops everything
 #   PORT=9090 bash contrib/demo.sh       # another loopback port
 #   DEMO_ONESHOT=1 bash contrib/demo.sh  # start, fetch / once, print it, stop
+#   DEMO_BIN=/path/to/wsgi-fcgi ...      # use that binary: no packages, no build
+#                                        # (tests/t-demo.sh runs the demo this way)
 #
 # As root on Debian it first installs the packages it needs.  It builds out of
 # tree in build/demo, starts
@@ -29,7 +31,7 @@ say() { printf 'demo: %s\n' "$*" >&2; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- packages ------------------------------------------------------------------
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ -z "${DEMO_BIN:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=""
     for p in $PACKAGES; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -50,6 +52,9 @@ command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
 [ -f "$SNIPPET" ] || die "$SNIPPET not found"
 
 # ---- build ---------------------------------------------------------------------
+if [ -n "${DEMO_BIN:-}" ]; then
+    BIN=$DEMO_BIN
+else
 [ -f "$ROOT/config.status" ] &&
     die "the source tree is configured in place; run 'make distclean' there first (the demo builds in build/demo)"
 mkdir -p "$BUILD"
@@ -63,6 +68,7 @@ if ! {
     die "build failed (full log: $BUILD/build.log)"
 fi
 BIN="$BUILD/src/wsgi-fcgi"
+fi
 [ -x "$BIN" ] || die "$BIN was not built"
 
 # ---- port --------------------------------------------------------------------------

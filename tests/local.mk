@@ -123,3 +123,7 @@ EXTRA_DIST += \
 	tests/py/matrix_upstream.py \
 	tests/py/matrix_frameworks.py \
 	tests/py/matrix_wsgiref.py
+
+# The README's main job (contrib/demo.sh) in one-shot mode.
+TESTS += tests/t-demo.sh
+EXTRA_DIST += tests/t-demo.sh
