@@ -50,13 +50,19 @@ install_packages() {
     export DEBIAN_FRONTEND=noninteractive
     # The tests start their own nginx, lighttpd and Apache on free loopback
     # ports; the packages' own services must not start on port 80.
+    # The policy file is removed again afterwards, so later service starts on
+    # this machine are not affected.
+    local made_policy=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d &&
+            made_policy=1
     fi
     # shellcheck disable=SC2086
     apt-get update </dev/null &&
         apt-get install -y --no-install-recommends $PACKAGES </dev/null ||
         echo "run-all.sh: warning: apt-get failed; continuing with what is installed" >&2
+    [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    return 0
 }
 
 # ---- bookkeeping -----------------------------------------------------------------
