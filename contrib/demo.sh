@@ -55,19 +55,19 @@ command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
 if [ -n "${DEMO_BIN:-}" ]; then
     BIN=$DEMO_BIN
 else
-[ -f "$ROOT/config.status" ] &&
-    die "the source tree is configured in place; run 'make distclean' there first (the demo builds in build/demo)"
-mkdir -p "$BUILD"
-say "building in build/demo (log: build/demo/build.log)"
-if ! {
-    autoreconf -fi &&
-    { [ -f "$BUILD/Makefile" ] || (cd "$BUILD" && "$ROOT/configure"); } &&
-    make -C "$BUILD" -j"$(nproc 2>/dev/null || echo 2)"
-} >"$BUILD/build.log" 2>&1; then
-    tail -n 30 "$BUILD/build.log" >&2
-    die "build failed (full log: $BUILD/build.log)"
-fi
-BIN="$BUILD/src/wsgi-fcgi"
+    [ -f "$ROOT/config.status" ] &&
+        die "the source tree is configured in place; run 'make distclean' there first (the demo builds in build/demo)"
+    mkdir -p "$BUILD"
+    say "building in build/demo (log: build/demo/build.log)"
+    if ! {
+        autoreconf -fi &&
+        { [ -f "$BUILD/Makefile" ] || (cd "$BUILD" && "$ROOT/configure"); } &&
+        make -C "$BUILD" -j"$(nproc 2>/dev/null || echo 2)"
+    } >"$BUILD/build.log" 2>&1; then
+        tail -n 30 "$BUILD/build.log" >&2
+        die "build failed (full log: $BUILD/build.log)"
+    fi
+    BIN="$BUILD/src/wsgi-fcgi"
 fi
 [ -x "$BIN" ] || die "$BIN was not built"
 
