@@ -3,6 +3,7 @@ the requests in flight on the dead worker may fail.
 
 * kill -9 of a worker while 8 kept clients run against -p 2 -t 4;
 * a request whose application calls os._exit(3);
+* SIGKILL of the master: its workers die with it (no orphans);
 * hostile FastCGI peers (LIBFCGI.md 1 and 2): a PARAMS pair declaring a
   1 GiB name, and FCGI_GET_VALUES naming FCGI_MAX_CONNS four times.  The
   server may refuse them before libfcgi parses them or lose that worker;
@@ -162,5 +163,20 @@ def test_hostile_peers():
     pm.check_eq(0, srv.stop(), "SIGTERM: the master exits 0")
 
 
+def test_master_sigkill_leaves_no_orphans():
+    """SPEC/issue 3: workers die with the master, even when it is SIGKILLed."""
+    srv = pm.Server("orphans", ["-p", "2", "-t", "2"])
+    st = srv.stats()
+    workers = pm.ready_pids(st)
+    pm.check(len(workers) == 2, "two workers before the master is killed")
+    srv.kill(signal.SIGKILL)
+    srv.proc.wait(10)
+    gone = pm.wait_until(lambda: not any(pm.alive(p) for p in workers) or None, 10)
+    pm.check(gone, "every worker exited after the master was SIGKILLed (%s)" % workers)
+    for p in workers:          # never leave one behind, even on failure
+        if pm.alive(p):
+            os.kill(p, signal.SIGKILL)
+
+
 if __name__ == "__main__":
-    pm.main(test_kill9_and_exit_under_load, test_hostile_peers)
+    pm.main(test_kill9_and_exit_under_load, test_hostile_peers, test_master_sigkill_leaves_no_orphans)
