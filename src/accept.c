@@ -47,12 +47,33 @@ int wf_accept_waiting(void)
     return 0;
 }
 
+/* Under load a connection is usually waiting: try accept first and poll
+ * only when there is none (the socket is non-blocking). */
+static int try_accept(struct wf_server *srv)
+{
+    int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd >= 0)
+        return fd;
+    switch (errno) {
+    case EAGAIN: case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN:
+    case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
+    case EOPNOTSUPP: case ENETUNREACH: case ECONNRESET: case ETIMEDOUT:
+        break;
+    default:
+        /* EMFILE, ENFILE, ENOBUFS, ENOMEM: back off, keep serving. */
+        wf_log(WF_LOG_ERROR, "accept: %s", strerror(errno));
+        usleep(100000);
+    }
+    return -1;
+}
+
 int wf_accept(struct wf_server *srv)
 {
     int fd = -1;
 
     pthread_mutex_lock(&accept_lock);
-    while (!srv->stopping) {
+    while (!srv->stopping && (fd = try_accept(srv)) < 0) {
         struct pollfd p[2] = { { srv->listen_fd, POLLIN, 0 }, { srv->wake_fd, POLLIN, 0 } };
         int rc;
 
@@ -63,26 +84,8 @@ int wf_accept(struct wf_server *srv)
         if (wf_my_slot)
             atomic_fetch_sub(&wf_my_slot->acceptors, 1);
         atomic_store(&acceptor_waiting, 0);
-        if (rc < 0) {
-            if (errno != EINTR) {
-                wf_log(WF_LOG_ERROR, "poll on the listening socket: %s", strerror(errno));
-                usleep(100000);
-            }
-            continue;
-        }
-        if (srv->stopping || !(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
-            continue;
-        fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0)
-            break;
-        switch (errno) {
-        case EAGAIN: case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN:
-        case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
-        case EOPNOTSUPP: case ENETUNREACH: case ECONNRESET: case ETIMEDOUT:
-            break;
-        default:
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: back off, keep serving. */
-            wf_log(WF_LOG_ERROR, "accept: %s", strerror(errno));
+        if (rc < 0 && errno != EINTR) {
+            wf_log(WF_LOG_ERROR, "poll on the listening socket: %s", strerror(errno));
             usleep(100000);
         }
     }

@@ -272,15 +272,17 @@ static long read_header(struct scgi_state *st, const char **hdr, size_t *hdr_len
             st->buf = b;
             st->cap = cap;
         }
-        r = poll(&p, 1, HEADER_TIMEOUT_MS);
-        if (r == 0) {
-            wf_log(WF_LOG_WARNING, "closed an SCGI connection: no complete header within %d s",
-                   HEADER_TIMEOUT_MS / 1000);
-            return -1;
-        }
-        if (r < 0 && errno == EINTR)
+        /* Read what is there; wait (bounded) only when nothing is. */
+        r = recv(st->fd, st->buf + st->len, st->cap - st->len, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            r = poll(&p, 1, HEADER_TIMEOUT_MS);
+            if (r == 0) {
+                wf_log(WF_LOG_WARNING, "closed an SCGI connection: no complete header within %d s",
+                       HEADER_TIMEOUT_MS / 1000);
+                return -1;
+            }
             continue;
-        r = recv(st->fd, st->buf + st->len, st->cap - st->len, 0);
+        }
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -331,7 +333,7 @@ static void scgi_finish(void *state, struct wf_request *req)
 
     if (!req->client_gone && scgi_flush(req) < 0)
         req->client_gone = 1;
-    if (!req->client_gone && !req->abort) {
+    if (!req->client_gone && !req->abort && st->body_left > 0) {
         /* Read what the application left of the body, so closing cannot
          * reset the connection under the response. */
         shutdown(st->fd, SHUT_WR);
