@@ -93,6 +93,21 @@ static void describe_fd(int fd, char *buf, size_t len, const char *how)
     snprintf(buf, len, "fd %d (%s)", fd, how);
 }
 
+/* A new unix stream socket and the address of path, or -1 with err. */
+static int unix_socket(const char *path, struct sockaddr_un *un, char *err, size_t errlen)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    memset(un, 0, sizeof *un);
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, strlen(path));
+    return fd;
+}
+
 /* 1 when a server answers on path, 0 when the file is a stale socket or
  * absent, -1 when it is something else (err set). */
 static int unix_path_in_use(const char *path, char *err, size_t errlen)
@@ -111,14 +126,9 @@ static int unix_path_in_use(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "bind unix:%s: the path exists and is not a socket", path);
         return -1;
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
+    fd = unix_socket(path, &un, err, errlen);
+    if (fd < 0)
         return -1;
-    }
-    memset(&un, 0, sizeof un);
-    un.sun_family = AF_UNIX;
-    memcpy(un.sun_path, path, strlen(path));
     rc = connect(fd, (struct sockaddr *)&un, sizeof un);
     close(fd);
     if (rc == 0) {
@@ -190,14 +200,9 @@ static int open_unix(const struct wf_addr *addr, unsigned mode, const char *owne
         snprintf(err, errlen, "remove stale socket %s: %s", path, strerror(errno));
         return -1;
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
+    fd = unix_socket(path, &un, err, errlen);
+    if (fd < 0)
         return -1;
-    }
-    memset(&un, 0, sizeof un);
-    un.sun_family = AF_UNIX;
-    memcpy(un.sun_path, path, strlen(path));
     /* Bind with a restrictive umask so the socket is never more open than
      * asked for, not even for the moment before chmod. */
     old_umask = umask(0777 & ~(mode & 0777));

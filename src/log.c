@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 
 static int log_fd = 2;
@@ -52,16 +53,7 @@ static void log_write(const char *buf, size_t len)
 {
     if (mirror_fn)
         mirror_fn(mirror_ctx, buf, len);
-    while (len > 0) {
-        ssize_t w = write(log_fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
+    (void)wf_write_all(log_fd, buf, len);   /* nowhere to report a failure */
 }
 
 void wf_log(enum wf_log_level level, const char *fmt, ...)
@@ -172,14 +164,6 @@ int wf_access_log_enabled(void)
 
 void wf_access_log_write(const char *line, size_t len)
 {
-    while (access_fd >= 0 && len > 0) {
-        ssize_t w = write(access_fd, line, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        line += w;
-        len -= (size_t)w;
-    }
+    if (access_fd >= 0)
+        (void)wf_write_all(access_fd, line, len);
 }
