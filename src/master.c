@@ -169,8 +169,11 @@ static void signal_generation(struct master *m, unsigned generation, int sig)
     for (i = 0; i < m->board->nslots; i++) {
         struct wf_worker_slot *s = slot(m, i);
         if (s->pid && (generation == 0 || s->generation == generation)) {
-            if (sig == SIGTERM)
+            if (sig == SIGTERM) {
                 atomic_store(&s->state, WF_SLOT_STOPPING);
+                if (!s->stop_ms)
+                    s->stop_ms = wf_now_ms();
+            }
             kill(s->pid, sig);
         }
     }
@@ -263,6 +266,24 @@ static void check_timeouts(struct master *m, long long now)
                 kill(s->pid, SIGKILL);
                 break;
             }
+        }
+    }
+}
+
+/* Workers retired by a reload or SIGTTOU get --graceful-timeout to finish
+ * their requests, like all workers after SIGTERM. */
+static void check_retiring(struct master *m, long long now)
+{
+    unsigned i;
+    long long limit = (long long)m->cfg->graceful_timeout * 1000;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        if (s->pid && s->stop_ms && now - s->stop_ms > limit) {
+            wf_log(WF_LOG_WARNING, "worker %d still busy %u s after SIGTERM (--graceful-timeout); "
+                   "killing it", (int)s->pid, m->cfg->graceful_timeout);
+            s->stop_ms = 0;
+            kill(s->pid, SIGKILL);
         }
     }
 }
@@ -540,6 +561,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 if (!newest)
                     break;
                 atomic_store(&newest->state, WF_SLOT_STOPPING);
+                newest->stop_ms = now;
                 kill(newest->pid, SIGTERM);
             }
             while (count(&m, m.generation, 0) < m.target && now >= m.next_spawn) {
@@ -557,6 +579,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 m.reloading = 0;
             }
             check_timeouts(&m, now);
+            check_retiring(&m, now);
         } else {
             sig_hup = sig_ttin = sig_ttou = 0;
             if (m.stopping == 1 && now > m.stop_deadline) {

@@ -26,6 +26,7 @@ struct wf_worker_slot {
     pid_t pid;
     unsigned generation;
     long long started_ms;            /* monotonic, set by the master at fork */
+    long long stop_ms;               /* when the master sent SIGTERM, or 0 */
     _Atomic unsigned long long requests;
     _Atomic unsigned long long errors;   /* 5xx answers and aborted responses */
     _Atomic int in_flight;
