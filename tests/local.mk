@@ -97,7 +97,7 @@ EXTRA_DIST += \
 	tests/py/pm_systemd.py
 
 # The front-end matrix (issue 5): real nginx, lighttpd, Apache httpd,
-# spawn-fcgi and Flask/Django/Bottle; see tests/MATRIX.md.
+# spawn-fcgi and Flask/Django/Bottle; see "Tested web servers" in README.md.
 TESTS += \
 	tests/t-matrix-nginx.sh \
 	tests/t-matrix-lighttpd.sh \
@@ -107,7 +107,6 @@ TESTS += \
 	tests/t-matrix-frameworks.sh
 
 EXTRA_DIST += \
-	tests/MATRIX.md \
 	tests/frameworks \
 	tests/t-matrix-nginx.sh \
 	tests/t-matrix-lighttpd.sh \
