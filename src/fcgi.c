@@ -22,7 +22,12 @@
  * connection arrives and no other thread of this process is waiting to accept
  * it, the idle kept connection is closed (the web server opens a new one when
  * it needs it) and the thread accepts.  So an idle kept connection never
- * starves a new one, while a busy one keeps its connection.
+ * starves a new one, while a busy one keeps its connection.  A connection
+ * is given up only after it has been idle YIELD_IDLE_MS, or once the new
+ * connection has waited YIELD_PENDING_MS: an active client sends its next
+ * request well within the first, which keeps rare the one race FastCGI
+ * keep-alive cannot avoid (a request sent just as the server closes; the
+ * web server retries it, as nginx does for its cached connections).
  *
  * Closing.  When the peer did not ask to keep the connection, libfcgi would
  * shutdown() and wait for the peer to close; here the unread rest of the
@@ -52,6 +57,7 @@
 #include "front.h"
 #include "io.h"
 #include "log.h"
+#include "scoreboard.h"
 
 /* From the FastCGI specification (libfcgi does not install fastcgi.h). */
 #define REC_STDOUT 6
@@ -66,7 +72,16 @@ struct fcgi_state {
     struct wf_server *srv;
     FCGX_Request fx;
     int keep;                 /* the peer asked to keep the connection */
+    long long idle_since;     /* when the kept connection last went idle */
+    long long pending_since;  /* when a waiting new connection was first seen */
 };
+
+/* An idle kept connection is given up for a new one once it has been idle
+ * this long (an active client sends its next request well within it, so
+ * closing under its feet is rare), or once the new connection has waited
+ * this long in any case (so it never starves). */
+#define YIELD_IDLE_MS 2
+#define YIELD_PENDING_MS 50
 
 static int fcgi_init(struct wf_server *srv, char *err, size_t errlen)
 {
@@ -217,31 +232,50 @@ static void close_conn(struct fcgi_state *st)
 }
 
 /* Waits on an idle kept connection.  Returns 1 when it has data, 0 when it
- * should be given up (a new connection waits, or the server stops). */
+ * should be given up (a new connection waits and nobody else will take it
+ * soon, or the server stops). */
 static int wait_kept(struct fcgi_state *st)
 {
     struct wf_server *srv = st->srv;
-    int backoff = 0;
+    int wait_ms = -1;          /* -1: also watch the listening socket */
 
     while (!srv->stopping) {
         struct pollfd p[3] = {
             { st->fx.ipcFd, POLLIN, 0 }, { srv->wake_fd, POLLIN, 0 }, { srv->listen_fd, POLLIN, 0 }
         };
-        int rc = poll(p, backoff ? 2 : 3, backoff ? 10 : -1);
+        int rc = poll(p, wait_ms < 0 ? 3 : 2, wait_ms);
+        long long now, idle, pending;
 
         if (rc < 0 && errno != EINTR)
             return 0;
         if (p[0].revents)
             return 1;
-        if (backoff) {
-            backoff = 0;      /* look at the listening socket again */
+        if (wait_ms >= 0) {
+            wait_ms = -1;      /* look at the listening socket again */
             continue;
         }
-        if (p[2].revents & POLLIN) {
-            if (!wf_accept_waiting())
-                return 0;
-            backoff = 1;  /* another thread is about to accept it */
+        if (!(p[2].revents & POLLIN)) {
+            st->pending_since = 0;
+            continue;
         }
+        now = wf_now_ms();
+        if (wf_accept_waiting()) {
+            st->pending_since = 0;
+            wait_ms = 10;      /* another thread is about to accept it */
+            continue;
+        }
+        if (!st->pending_since)
+            st->pending_since = now;
+        idle = now - st->idle_since;
+        pending = now - st->pending_since;
+        if (idle >= YIELD_IDLE_MS || pending >= YIELD_PENDING_MS) {
+            st->pending_since = 0;
+            return 0;
+        }
+        wait_ms = (int)(YIELD_IDLE_MS - idle < YIELD_PENDING_MS - pending
+                        ? YIELD_IDLE_MS - idle : YIELD_PENDING_MS - pending);
+        if (wait_ms < 1)
+            wait_ms = 1;
     }
     return 0;
 }
@@ -296,6 +330,8 @@ static void end_request(struct fcgi_state *st, int abort)
     FCGX_Finish_r(&st->fx);
     if (!keep)
         close_conn(st);
+    else
+        st->idle_since = wf_now_ms();
 }
 
 static void refuse_role(struct fcgi_state *st)
