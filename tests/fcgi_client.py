@@ -33,6 +33,9 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cgi_response import CGIResponse  # noqa: E402
+
 VERSION_1 = 1
 
 BEGIN_REQUEST = 1
@@ -167,7 +170,7 @@ def connect(addr, timeout=30.0):
 # --------------------------------------------------------------------------
 # Responses
 
-class Response:
+class Response(CGIResponse):
     """What came back for one request id."""
 
     def __init__(self):
@@ -181,75 +184,9 @@ class Response:
         self.reset = False        # connection reset / broken
         self.other = []           # other records: (type, req_id, content)
         self.send_error = None    # the server stopped reading our request
-        self._parsed = None
 
-    # CGI parsing ------------------------------------------------------
-    def _parse(self):
-        if self._parsed is not None:
-            return self._parsed
-        data = bytes(self.stdout)
-        status, reason, headers, body, ok = None, None, [], b"", False
-        sep = data.find(b"\r\n\r\n")
-        seplen = 4
-        nsep = data.find(b"\n\n")
-        if nsep >= 0 and (sep < 0 or nsep < sep):
-            sep, seplen = nsep, 2
-        if sep >= 0:
-            ok = True
-            head = data[:sep].replace(b"\r\n", b"\n")
-            body = data[sep + seplen:]
-            for line in head.split(b"\n"):
-                name, colon, value = line.partition(b":")
-                if not colon:
-                    ok = False
-                    continue
-                name = name.decode("latin-1")
-                value = value.strip(b" \t").decode("latin-1")
-                if name.lower() == "status" and status is None:
-                    code, _, reason = value.partition(" ")
-                    try:
-                        status = int(code)
-                    except ValueError:
-                        ok = False
-                        status = -1
-                    continue
-                headers.append((name, value))
-            if status is None and ok:
-                status = 200     # CGI default
-                reason = "OK"
-        self._parsed = (status, reason, headers, body, ok)
-        return self._parsed
-
-    @property
-    def status(self):
-        return self._parse()[0]
-
-    @property
-    def reason(self):
-        return self._parse()[1]
-
-    @property
-    def headers(self):
-        return self._parse()[2]
-
-    @property
-    def body(self):
-        return self._parse()[3]
-
-    @property
-    def well_formed(self):
-        return self._parse()[4]
-
-    def header(self, name, default=None):
-        """The last value of a header (case-insensitive), or default."""
-        val = default
-        for n, v in self.headers:
-            if n.lower() == name.lower():
-                val = v
-        return val
-
-    def header_all(self, name):
-        return [v for n, v in self.headers if n.lower() == name.lower()]
+    def _raw(self):
+        return self.stdout
 
     def summary(self):
         return {

@@ -58,7 +58,8 @@ EXTRA_DIST += \
 
 # Memcheck over the main request paths (skipped in the sanitizer build).
 TESTS += tests/t-valgrind.sh
-EXTRA_DIST += tests/t-valgrind.sh tests/py/t_valgrind.py tests/valgrind.supp tests/scgi_client.py
+EXTRA_DIST += tests/t-valgrind.sh tests/py/t_valgrind.py tests/valgrind.supp tests/scgi_client.py \
+	tests/cgi_response.py
 
 # Process model: master, workers, signals, reload, stats, logs, socket
 # activation (tests/py/pm_*.py with tests/py/pm_lib.py; app tests/apps/pm_app.py).

@@ -44,6 +44,9 @@ import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cgi_response import CGIResponse  # noqa: E402
+
 
 # --------------------------------------------------------------------------
 # Encoding
@@ -130,7 +133,7 @@ def connect(addr, timeout=30.0):
 # --------------------------------------------------------------------------
 # Responses
 
-class Response:
+class Response(CGIResponse):
     """Everything the server sent on one connection, and how it ended."""
 
     def __init__(self, data=b""):
@@ -140,72 +143,9 @@ class Response:
         self.reset = False        # connection reset
         self.send_error = None    # the server stopped reading our request
         self.sent = 0             # request bytes the server took
-        self._parsed = None
 
-    def _parse(self):
-        if self._parsed is not None:
-            return self._parsed
-        data = self.data
-        status, reason, headers, body, ok = None, None, [], b"", False
-        sep, seplen = data.find(b"\r\n\r\n"), 4
-        nsep = data.find(b"\n\n")
-        if nsep >= 0 and (sep < 0 or nsep < sep):
-            sep, seplen = nsep, 2
-        if sep >= 0:
-            ok = True
-            head = data[:sep].replace(b"\r\n", b"\n")
-            body = data[sep + seplen:]
-            for line in head.split(b"\n"):
-                name, colon, value = line.partition(b":")
-                if not colon or not name:
-                    ok = False
-                    continue
-                name = name.decode("latin-1")
-                value = value.strip(b" \t").decode("latin-1")
-                if name.lower() == "status" and status is None:
-                    code, _, reason = value.partition(" ")
-                    try:
-                        status = int(code)
-                    except ValueError:
-                        ok = False
-                        status = -1
-                    continue
-                headers.append((name, value))
-            if status is None and ok:
-                status, reason = 200, "OK"     # the CGI default
-        self._parsed = (status, reason, headers, body, ok)
-        return self._parsed
-
-    @property
-    def status(self):
-        return self._parse()[0]
-
-    @property
-    def reason(self):
-        return self._parse()[1]
-
-    @property
-    def headers(self):
-        return self._parse()[2]
-
-    @property
-    def body(self):
-        return self._parse()[3]
-
-    @property
-    def well_formed(self):
-        return self._parse()[4]
-
-    def header(self, name, default=None):
-        """The last value of a header (case-insensitive), or default."""
-        val = default
-        for n, v in self.headers:
-            if n.lower() == name.lower():
-                val = v
-        return val
-
-    def header_all(self, name):
-        return [v for n, v in self.headers if n.lower() == name.lower()]
+    def _raw(self):
+        return self.data
 
     def summary(self):
         return {
