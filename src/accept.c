@@ -20,7 +20,6 @@
 #include "scoreboard.h"
 
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int acceptor_waiting;
 
 int wf_accept_init(struct wf_server *srv, char *err, size_t errlen)
 {
@@ -35,10 +34,11 @@ int wf_accept_waiting(void)
 {
     unsigned i;
 
+    /* Idle acceptors of every live worker count (every socket server runs
+     * under a master).  Per-slot counts die with their worker: the master
+     * clears a reaped slot. */
     if (!wf_board)
-        return atomic_load(&acceptor_waiting);
-    /* With a master, idle acceptors of every live worker count.  Per-slot
-     * counts die with their worker: the master clears a reaped slot. */
+        return 0;
     for (i = 0; i < wf_board->nslots; i++) {
         struct wf_worker_slot *s = wf_scoreboard_slot(wf_board, i);
         if (atomic_load(&s->state) != WF_SLOT_FREE && atomic_load(&s->acceptors) > 0)
@@ -77,13 +77,11 @@ int wf_accept(struct wf_server *srv)
         struct pollfd p[2] = { { srv->listen_fd, POLLIN, 0 }, { srv->wake_fd, POLLIN, 0 } };
         int rc;
 
-        atomic_store(&acceptor_waiting, 1);
         if (wf_my_slot)
             atomic_fetch_add(&wf_my_slot->acceptors, 1);
         rc = poll(p, 2, -1);
         if (wf_my_slot)
             atomic_fetch_sub(&wf_my_slot->acceptors, 1);
-        atomic_store(&acceptor_waiting, 0);
         if (rc < 0 && errno != EINTR) {
             wf_log(WF_LOG_ERROR, "poll on the listening socket: %s", strerror(errno));
             usleep(100000);

@@ -222,16 +222,20 @@ static int is_on(const struct wf_param *p)
                  (p->value_len == 1 && p->value[0] == '1'));
 }
 
-const char *wf_environ_scheme(const struct wf_request *req)
+/* The spec's rule, given the HTTPS and REQUEST_SCHEME params (or NULL). */
+static const char *scheme_of(const struct wf_param *https, const struct wf_param *request_scheme)
 {
-    const struct wf_param *p;
-
-    if (is_on(wf_req_param(req, "HTTPS")))
+    if (is_on(https))
         return "https";
-    p = wf_req_param(req, "REQUEST_SCHEME");
-    if (p && p->value_len == 5 && strncasecmp(p->value, "https", 5) == 0)
+    if (request_scheme && request_scheme->value_len == 5 &&
+        strncasecmp(request_scheme->value, "https", 5) == 0)
         return "https";
     return "http";
+}
+
+const char *wf_environ_scheme(const struct wf_request *req)
+{
+    return scheme_of(wf_req_param(req, "HTTPS"), wf_req_param(req, "REQUEST_SCHEME"));
 }
 
 void wf_environ_split_path(const char *prefix, const char *sn, size_t sn_len,
@@ -348,13 +352,7 @@ PyObject *wf_environ_build(const struct wf_request *req, PyObject *input, PyObje
         else if (k == idx_server_port)
             have_port = 1;
     }
-    if (opts.url_scheme)
-        scheme = opts.url_scheme;
-    else if (is_on(https) || (scheme_param && scheme_param->value_len == 5 &&
-                              strncasecmp(scheme_param->value, "https", 5) == 0))
-        scheme = "https";
-    else
-        scheme = "http";
+    scheme = opts.url_scheme ? opts.url_scheme : scheme_of(https, scheme_param);
     if (!opts.url_scheme && scheme[4] == 's' && PyDict_SetItem(env, k_wsgi_url_scheme, v_https) < 0)
         goto fail;
     if (opts.script_name && apply_script_name(env, req) < 0)

@@ -3,6 +3,7 @@
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,21 @@ void wf_req_release(struct wf_request *req)
 {
     free(req->params);
     wf_req_init(req);
+}
+
+void wf_req_label(const struct wf_request *req, char *buf, size_t len)
+{
+    const struct wf_param *m = wf_req_param(req, "REQUEST_METHOD");
+    const struct wf_param *u = wf_req_param(req, "REQUEST_URI");
+    const struct wf_param *p = u ? u : wf_req_param(req, "PATH_INFO");
+    int ml = m ? (int)(m->value_len > 16 ? 16 : m->value_len) : 1;
+    int pl = p ? (int)(p->value_len > 200 ? 200 : p->value_len) : 1;
+    size_t i;
+
+    snprintf(buf, len, "%.*s %.*s", ml, m ? m->value : "-", pl, p ? p->value : "-");
+    for (i = 0; buf[i]; i++)      /* keep the log one line per event */
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            buf[i] = '?';
 }
 
 long long wf_parse_content_length(const char *s, size_t len)

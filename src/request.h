@@ -70,6 +70,10 @@ void wf_req_reset(struct wf_request *req);
 /* Frees what wf_req_init's request holds. */
 void wf_req_release(struct wf_request *req);
 
+/* Writes "METHOD URI" (REQUEST_URI, else PATH_INFO; each cut to a sane
+ * length, control bytes shown as '?') into buf, for log lines. */
+void wf_req_label(const struct wf_request *req, char *buf, size_t len);
+
 /* Parses a CONTENT_LENGTH value: -1 when absent or not a valid decimal. */
 long long wf_parse_content_length(const char *s, size_t len);
 

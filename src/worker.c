@@ -147,17 +147,12 @@ static long long now_us(void)
 static void board_begin(const struct thread_ctx *ctx, const struct wf_request *req)
 {
     struct wf_thread_slot *t;
-    const struct wf_param *m, *u;
 
     if (!wf_my_slot)
         return;
     t = &wf_my_slot->threads[ctx->index];
-    m = wf_req_param(req, "REQUEST_METHOD");
-    u = wf_req_param(req, "REQUEST_URI");
-    if (!u)
-        u = wf_req_param(req, "PATH_INFO");
-    snprintf(t->label, sizeof t->label, "%.*s %.*s", m ? (int)(m->value_len > 16 ? 16 : m->value_len) : 1,
-             m ? m->value : "-", u ? (int)(u->value_len > 90 ? 90 : u->value_len) : 1, u ? u->value : "-");
+    if (ctx->cfg->timeout)        /* the label's only reader */
+        wf_req_label(req, t->label, sizeof t->label);
     atomic_fetch_add(&wf_my_slot->in_flight, 1);
     atomic_store(&t->start_ms, wf_now_ms());
 }

@@ -78,27 +78,11 @@ static void mirror_to_server(void *ctx, const char *line, size_t len)
     req->ops->log(req, line, len);
 }
 
-/* "GET /path?query" for log lines. */
-static void request_label(const struct wf_request *req, char *buf, size_t len)
-{
-    const struct wf_param *m = wf_req_param(req, "REQUEST_METHOD");
-    const struct wf_param *u = wf_req_param(req, "REQUEST_URI");
-    const struct wf_param *p = u ? u : wf_req_param(req, "PATH_INFO");
-    int ml = m ? (int)(m->value_len > 16 ? 16 : m->value_len) : 1;
-    int pl = p ? (int)(p->value_len > 200 ? 200 : p->value_len) : 1;
-    size_t i;
-
-    snprintf(buf, len, "%.*s %.*s", ml, m ? m->value : "-", pl, p ? p->value : "-");
-    for (i = 0; buf[i]; i++)      /* keep the log one line per event */
-        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-            buf[i] = '?';
-}
-
 static void fail(struct wf_request *req, PyObject *sr)
 {
     char label[256], context[400];
 
-    request_label(req, label, sizeof label);
+    wf_req_label(req, label, sizeof label);
     if (req->client_gone) {
         PyErr_Clear();
         wf_log(WF_LOG_INFO, "client went away during %s; response abandoned", label);
@@ -134,7 +118,7 @@ static void close_result(struct wf_request *req, PyObject *result)
     res = PyObject_CallNoArgs(close);
     if (!res) {
         char label[256], context[400];
-        request_label(req, label, sizeof label);
+        wf_req_label(req, label, sizeof label);
         snprintf(context, sizeof context, "close() of the application's result raised while serving %s", label);
         wf_py_log_exception(context);
     }
