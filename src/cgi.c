@@ -24,7 +24,6 @@ extern char **environ;
 #define OUT_BUF 65536
 
 struct cgi_state {
-    int done;
     char **env;          /* private copy of the environment */
     size_t nenv;
     char *out;
@@ -105,28 +104,25 @@ static int cgi_write(struct wf_request *req, const char *buf, size_t n)
 
 static const struct wf_request_ops cgi_ops = { cgi_read, cgi_write, cgi_flush, NULL };
 
-static enum wf_accept_result cgi_accept(void *state, struct wf_request *req)
+static int cgi_start(void *state, struct wf_conn *c, struct wf_request *req)
 {
     struct cgi_state *st = state;
     size_t n = 0, i;
     const struct wf_param *cl;
 
-    if (st->done)
-        return WF_ACCEPT_STOP;
-    st->done = 1;
     while (environ[n])
         n++;
     st->env = calloc(n ? n : 1, sizeof *st->env);
     if (!st->env)
-        return WF_ACCEPT_STOP;
+        goto oom;
     for (i = 0; i < n; i++) {
         const char *eq;
         if (!(st->env[st->nenv] = strdup(environ[i])))
-            return WF_ACCEPT_STOP;
+            goto oom;
         eq = strchr(st->env[st->nenv], '=');
         if (eq && wf_req_add_param(req, st->env[st->nenv], (size_t)(eq - st->env[st->nenv]),
                                    eq + 1, strlen(eq + 1)) < 0)
-            return WF_ACCEPT_STOP;
+            goto oom;
         st->nenv++;
     }
     req->conn = st;
@@ -135,15 +131,19 @@ static enum wf_accept_result cgi_accept(void *state, struct wf_request *req)
     req->content_length = cl ? wf_parse_content_length(cl->value, cl->value_len) : -1;
     if (req->content_length < 0)
         req->content_length = 0;   /* RFC 3875: no CONTENT_LENGTH, no body */
-    return WF_ACCEPT_OK;
+    return 0;
+oom:
+    wf_log(WF_LOG_ERROR, "CGI: out of memory reading the environment");
+    return -1;
 }
 
-static void cgi_finish(void *state, struct wf_request *req)
+static int cgi_finish(void *state, struct wf_request *req)
 {
     if (cgi_flush(req) < 0 && !req->client_gone)
         wf_log(WF_LOG_INFO, "CGI: the web server closed stdout before the response was written");
+    return 0;
 }
 
 const struct wf_front wf_front_cgi = {
-    "CGI", cgi_init, cgi_thread_new, cgi_accept, cgi_finish, cgi_thread_free
+    "CGI", cgi_init, cgi_thread_new, cgi_start, cgi_finish, cgi_thread_free
 };

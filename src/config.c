@@ -268,11 +268,16 @@ void wf_app_spec_free(struct wf_app_spec *spec)
     spec->target = spec->name = NULL;
 }
 
+const char *wf_protocol_name(enum wf_protocol p)
+{
+    return p == WF_PROTOCOL_SCGI ? "SCGI" : p == WF_PROTOCOL_AUTO ? "FastCGI and SCGI" : "FastCGI";
+}
+
 void wf_usage(void)
 {
     fputs(
 "Usage: wsgi-fcgi [OPTIONS] APP\n"
-"Serve the WSGI application APP over FastCGI (or CGI).\n"
+"Serve the WSGI application APP over FastCGI or SCGI (or as CGI).\n"
 "\n"
 "APP is file.py[:NAME], package.module[:NAME] or package.module:factory()\n"
 "(NAME defaults to 'application').\n"
@@ -284,8 +289,18 @@ void wf_usage(void)
 "      --fd N                serve on the inherited listening descriptor N\n"
 "      --backlog N           listen backlog (default 1024)\n"
 "      --cgi                 run once as a CGI program\n"
-"      --scgi                speak SCGI instead of FastCGI\n"
-"      --max-header-size N   longest SCGI header accepted (default 65536)\n"
+"      --protocol PROTO      fastcgi (default), scgi, or auto: both on one socket,\n"
+"                            told apart by each connection's first byte\n"
+"      --scgi                speak SCGI instead of FastCGI (--protocol scgi)\n"
+"      --max-header-size N   longest request head accepted, FastCGI params or SCGI\n"
+"                            header (default 1048576)\n"
+"Connections:\n"
+"      --header-timeout SEC  close a connection whose request head is not complete\n"
+"                            SEC seconds after it began (default 30)\n"
+"      --io-timeout SEC      end a request whose body read or response write makes\n"
+"                            no progress for SEC seconds (default 120)\n"
+"      --max-connections N   connections a worker holds; past it the longest idle\n"
+"                            kept one is closed for a new one (default 1024)\n"
 "Serving:\n"
 "  -p, --processes N         worker processes under a supervising master (default 1)\n"
 "  -t, --threads N           request threads per process (default 1)\n"
@@ -320,7 +335,8 @@ enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_OWNER, OPT_FD, OPT_BACKLOG, OPT_CGI,
     OPT_CHDIR, OPT_PYTHONPATH, OPT_VIRTUALENV, OPT_CALLABLE, OPT_URL_SCHEME,
     OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
-    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS, OPT_LOG_TO_SERVER
+    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS, OPT_LOG_TO_SERVER,
+    OPT_PROTOCOL, OPT_HEADER_TIMEOUT, OPT_IO_TIMEOUT, OPT_MAX_CONNECTIONS
 };
 
 static const struct option long_options[] = {
@@ -331,6 +347,10 @@ static const struct option long_options[] = {
     { "backlog", required_argument, NULL, OPT_BACKLOG },
     { "cgi", no_argument, NULL, OPT_CGI },
     { "scgi", no_argument, NULL, OPT_SCGI },
+    { "protocol", required_argument, NULL, OPT_PROTOCOL },
+    { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+    { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
+    { "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
     { "max-header-size", required_argument, NULL, OPT_MAX_HEADER },
     { "threads", required_argument, NULL, 't' },
     { "processes", required_argument, NULL, 'p' },
@@ -370,7 +390,10 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
     cfg->processes = 1;
     cfg->graceful_timeout = 30;
     cfg->callable = "application";
-    cfg->max_header = WF_SCGI_DEFAULT_MAX_HEADER;
+    cfg->max_header = WF_DEFAULT_MAX_HEADER;
+    cfg->header_timeout = WF_DEFAULT_HEADER_TIMEOUT;
+    cfg->io_timeout = WF_DEFAULT_IO_TIMEOUT;
+    cfg->max_connections = WF_DEFAULT_MAX_CONNECTIONS;
 
     optind = 1;
     opterr = 0;
@@ -407,7 +430,34 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
             cfg->cgi = 1;
             break;
         case OPT_SCGI:
-            cfg->scgi = 1;
+            cfg->protocol = WF_PROTOCOL_SCGI;
+            break;
+        case OPT_PROTOCOL:
+            if (strcmp(optarg, "fastcgi") == 0) {
+                cfg->protocol = WF_PROTOCOL_FASTCGI;
+            } else if (strcmp(optarg, "scgi") == 0) {
+                cfg->protocol = WF_PROTOCOL_SCGI;
+            } else if (strcmp(optarg, "auto") == 0) {
+                cfg->protocol = WF_PROTOCOL_AUTO;
+            } else {
+                seterr(err, errlen, "--protocol: expected fastcgi, scgi or auto, not '%s'", optarg);
+                return WF_CONFIG_ERROR;
+            }
+            break;
+        case OPT_HEADER_TIMEOUT:
+            if (wf_parse_uint("--header-timeout", optarg, 1, 86400, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->header_timeout = (unsigned)v;
+            break;
+        case OPT_IO_TIMEOUT:
+            if (wf_parse_uint("--io-timeout", optarg, 1, 86400, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->io_timeout = (unsigned)v;
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (wf_parse_uint("--max-connections", optarg, 1, 1000000, &v, err, errlen) < 0)
+                return WF_CONFIG_ERROR;
+            cfg->max_connections = (unsigned)v;
             break;
         case OPT_MAX_HEADER:
             if (wf_parse_uint("--max-header-size", optarg, 256, WF_SCGI_MAX_MAX_HEADER, &v,
@@ -533,8 +583,8 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
         seterr(err, errlen, "-s and --fd are mutually exclusive");
         return WF_CONFIG_ERROR;
     }
-    if (cfg->cgi && cfg->scgi) {
-        seterr(err, errlen, "--cgi and --scgi are mutually exclusive");
+    if (cfg->cgi && cfg->protocol != WF_PROTOCOL_FASTCGI) {
+        seterr(err, errlen, "--cgi and --scgi/--protocol are mutually exclusive");
         return WF_CONFIG_ERROR;
     }
     if (cfg->cgi && (cfg->socket_arg || cfg->fd >= 0)) {

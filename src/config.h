@@ -13,6 +13,17 @@
 
 enum wf_addr_kind { WF_ADDR_NONE = 0, WF_ADDR_UNIX, WF_ADDR_TCP };
 
+/* What the socket speaks; AUTO tells FastCGI and SCGI apart per connection. */
+enum wf_protocol { WF_PROTOCOL_FASTCGI = 0, WF_PROTOCOL_SCGI, WF_PROTOCOL_AUTO };
+
+#define WF_DEFAULT_MAX_HEADER (1024 * 1024)
+#define WF_DEFAULT_HEADER_TIMEOUT 30
+#define WF_DEFAULT_IO_TIMEOUT 120
+#define WF_DEFAULT_MAX_CONNECTIONS 1024
+
+/* "FastCGI", "SCGI" or "FastCGI and SCGI", for log lines. */
+const char *wf_protocol_name(enum wf_protocol p);
+
 /* A listening address as written with -s. */
 struct wf_addr {
     enum wf_addr_kind kind;
@@ -42,8 +53,11 @@ struct wf_config {
     unsigned backlog;             /* default 1024 */
 
     int cgi;                      /* --cgi */
-    int scgi;                     /* --scgi */
-    unsigned long max_header;     /* --max-header-size (SCGI), bytes */
+    enum wf_protocol protocol;    /* --protocol (--scgi), default FastCGI */
+    unsigned long max_header;     /* --max-header-size, bytes (FastCGI and SCGI heads) */
+    unsigned header_timeout;      /* --header-timeout seconds, default 30 */
+    unsigned io_timeout;          /* --io-timeout seconds, default 120 */
+    unsigned max_connections;     /* --max-connections per worker, default 1024 */
     unsigned threads;             /* -t, default 1 */
     unsigned processes;           /* -p, default 1 */
     unsigned long max_requests;   /* --max-requests, 0 = never */

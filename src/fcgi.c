@@ -3,36 +3,34 @@
  * fcgiapp.h.
  *
  * DESIGN
- * libfcgi parses and writes the records; this file owns the connections.
- * Every FCGX_Request is initialised with listen socket -1, and accept(2) is
- * done here: FCGX_Accept_r only accepts when the request holds no connection,
- * so handing it a connection we accepted ourselves makes it go straight to
- * reading BEGIN_REQUEST and PARAMS.  This gives us, instead of libfcgi's
- * OS_Accept: IPv6 peers with TCP_NODELAY, no 2-second wait for data after an
- * AF_UNIX accept, accept serialised by our own mutex with the GIL released,
- * prompt wake-up on shutdown, and a look at the first bytes before libfcgi
- * parses them (fcgi_guard.c).  If libfcgi fails on a connection it closes it
- * and tries to accept on socket -1, which fails at once: we count that as
- * "connection dropped" and go back to our own accept.
+ * libfcgi parses and writes the records; the project owns the connection and
+ * every byte on it.  A thread gets a connection from the dispatcher
+ * (dispatch.c) once the whole request head is in the connection's buffer,
+ * checked by the record walker (fcgi_walk.c).  libfcgi does its I/O through
+ * OS_Read, OS_Write and OS_IpcClose (declared in its public fcgios.h), and
+ * this file defines them: the dynamic linker binds libfcgi's own calls to
+ * these definitions, which are used for the connection the calling thread
+ * serves and fall back to plain read/write/close for anything else.  A
+ * self-test at start-up proves the binding (a libfcgi linked with
+ * -Bsymbolic-functions would bypass it) and refuses to serve without it.
  *
- * Kept connections (FCGI_KEEP_CONN).  libfcgi would block reading a kept
- * connection while new connections wait in the backlog.  Instead, a thread
- * holding an idle kept connection waits in poll() on it and on the listening
- * socket.  If the kept connection brings a request, it is served.  If a new
- * connection arrives and no other thread of this process is waiting to accept
- * it, the idle kept connection is closed (the web server opens a new one when
- * it needs it) and the thread accepts.  So an idle kept connection never
- * starves a new one, while a busy one keeps its connection.  A connection
- * is given up only after it has been idle YIELD_IDLE_MS, or once the new
- * connection has waited YIELD_PENDING_MS: an active client sends its next
- * request well within the first, which keeps rare the one race FastCGI
- * keep-alive cannot avoid (a request sent just as the server closes; the
- * web server retries it, as nginx does for its cached connections).
+ *   - OS_Read hands libfcgi the buffered head, then reads the body through
+ *     the walker, which refuses hostile records (management records inside
+ *     a request, other request ids...) and stops at the request's end.  So
+ *     libfcgi never parses a byte the walker did not accept, and never a
+ *     byte of the next request: a peer that sends its next request before
+ *     the response ended (libfcgi would lose those bytes with the read
+ *     buffer it frees in FCGX_Finish_r) is simply served in turn.  A body
+ *     that makes no progress for --io-timeout fails the read (ETIMEDOUT).
+ *   - OS_Write writes all or fails, waiting at most --io-timeout for
+ *     progress.
+ *   - OS_IpcClose leaves our connections to us: the dispatcher closes or
+ *     keeps them, and libfcgi's close (a shutdown and a wait of up to 2 s
+ *     for the peer) never runs.
  *
- * Closing.  When the peer did not ask to keep the connection, libfcgi would
- * shutdown() and wait for the peer to close; here the unread rest of the
- * request body is drained first (so close() cannot reset the connection
- * under a response still in flight) and the socket is closed at once.
+ * Kept connections (FCGI_KEEP_CONN) go back to the dispatcher after the
+ * response, once the rest of the request body (if the application did not
+ * read it) has been read and dropped.
  *
  * Large bodies.  libfcgi writes one 8 KiB record per write(2).  Writes of
  * 16 KiB and more flush libfcgi's buffer and go out as 64 KiB records with
@@ -42,10 +40,8 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcgios.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,84 +49,187 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "fcgi_guard.h"
+#include "fcgi_walk.h"
 #include "front.h"
 #include "io.h"
 #include "log.h"
-#include "scoreboard.h"
-
-/* From the FastCGI specification (libfcgi does not install fastcgi.h). */
-#define REC_STDOUT 6
-#define ROLE_RESPONDER 1
-#define ROLE_AUTHORIZER 2
-#define ROLE_FILTER 3
 
 #define BIG_WRITE 16384
 #define RECORD_MAX 65528   /* a multiple of 8: no padding needed */
+#define BODY_BUF 65536     /* read the body in chunks this large */
 
 struct fcgi_state {
     struct wf_server *srv;
     FCGX_Request fx;
-    int keep;                 /* the peer asked to keep the connection */
-    long long idle_since;     /* when the kept connection last went idle */
-    long long pending_since;  /* when a waiting new connection was first seen */
+    struct wf_conn *c;
 };
 
-/* An idle kept connection is given up for a new one once it has been idle
- * this long (an active client sends its next request well within it, so
- * closing under its feet is rare), or once the new connection has waited
- * this long in any case (so it never starves). */
-#define YIELD_IDLE_MS 2
-#define YIELD_PENDING_MS 50
+/* The connection libfcgi is working on in this thread, or NULL. */
+static __thread struct wf_conn *io_conn;
 
-static int fcgi_init(struct wf_server *srv, char *err, size_t errlen)
+/* ---- libfcgi's I/O ----------------------------------------------------- */
+
+static void io_failed(struct wf_conn *c, const char *what)
 {
-    int rc = FCGX_Init();
+    c->broken = 1;
+    if (errno == ETIMEDOUT)
+        wf_log(WF_LOG_WARNING, "no progress %s for %d s (--io-timeout); the request ends", what,
+               c->io_timeout_ms / 1000);
+}
 
-    if (rc != 0) {
-        snprintf(err, errlen, "libfcgi initialisation failed (%d)", rc);
+/* Gives libfcgi the next bytes of the request: the buffered head, then the
+ * body as the walker accepts it, never past the request's end. */
+static int conn_read(struct wf_conn *c, char *buf, size_t len)
+{
+    if (len > INT_MAX)
+        len = INT_MAX;
+    for (;;) {
+        size_t avail = c->walked - c->start;
+        ssize_t r;
+
+        if (avail > 0) {
+            if (avail > len)
+                avail = len;
+            memcpy(buf, c->buf + c->start, avail);
+            c->start += avail;
+            return (int)avail;
+        }
+        if (c->walk.phase == WF_FW_PH_ENDED)
+            return 0;
+        if (c->walked < c->end) {
+            size_t used;
+            enum wf_fw_event ev = wf_fcgi_walk(&c->walk, c->buf + c->walked, c->end - c->walked, &used);
+            c->walked += used;
+            if (ev == WF_FW_ERROR) {
+                wf_log(WF_LOG_WARNING, "closed a FastCGI connection: %s", c->walk.why);
+                c->broken = 1;
+                errno = EPROTO;
+                return -1;
+            }
+            if (ev == WF_FW_ABORT) {
+                wf_log(WF_LOG_INFO, "the web server aborted the request (FCGI_ABORT_REQUEST)");
+                c->broken = 1;
+                errno = ECONNRESET;
+                return -1;
+            }
+            continue;
+        }
+        r = wf_conn_fill(c, BODY_BUF);
+        if (r == 0) {
+            c->broken = 1;
+            errno = ECONNRESET;    /* the peer closed inside the request */
+            return -1;
+        }
+        if (r < 0) {
+            io_failed(c, "reading the request body");
+            return -1;
+        }
+    }
+}
+
+int OS_Read(int fd, char *buf, size_t len)
+{
+    struct wf_conn *c = io_conn;
+    ssize_t r;
+
+    if (c && c->fd == fd)
+        return conn_read(c, buf, len);
+    do
+        r = read(fd, buf, len);
+    while (r < 0 && errno == EINTR);
+    return (int)r;
+}
+
+int OS_Write(int fd, char *buf, size_t len)
+{
+    struct wf_conn *c = io_conn;
+
+    if (c && c->fd == fd) {
+        if (wf_send_all(fd, buf, len, c->io_timeout_ms) < 0) {
+            io_failed(c, "writing the response");
+            return -1;
+        }
+        return (int)len;
+    }
+    return wf_write_all(fd, buf, len) < 0 ? -1 : (int)len;
+}
+
+int OS_IpcClose(int ipcFd, int shutdown)
+{
+    struct wf_conn *c = io_conn;
+
+    if (c && c->fd == ipcFd) {
+        c->broken = 1;       /* the dispatcher closes it */
+        return 0;
+    }
+    return ipcFd >= 0 ? close(ipcFd) : 0;
+}
+
+/* Proves that libfcgi's reads go through OS_Read above: a request sits in a
+ * probe connection's buffer while its socket holds nothing but end of file,
+ * so FCGX_Accept_r succeeds only if it read the buffer. */
+static int check_interposition(char *err, size_t errlen)
+{
+    static const unsigned char req[] = {
+        1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,    /* BEGIN_REQUEST, responder */
+        1, 4, 0, 1, 0, 8, 0, 0, 3, 3, 'O', 'N', 'E', 'o', 'n', 'e',   /* PARAMS ONE=one */
+        1, 4, 0, 1, 0, 0, 0, 0,                              /* end of PARAMS */
+    };
+    unsigned char buf[sizeof req];
+    struct wf_conn probe;
+    FCGX_Request fx;
+    int sv[2], rc;
+    size_t used;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        snprintf(err, errlen, "socketpair: %s", strerror(errno));
         return -1;
     }
-    return wf_accept_init(srv, err, errlen);
-}
-
-static void *fcgi_thread_new(struct wf_server *srv)
-{
-    struct fcgi_state *st = calloc(1, sizeof *st);
-
-    if (!st)
-        return NULL;
-    st->srv = srv;
-    FCGX_InitRequest(&st->fx, -1, 0);
-    return st;
-}
-
-static void fcgi_thread_free(void *state)
-{
-    struct fcgi_state *st = state;
-
-    if (!st)
-        return;
-    if (st->fx.ipcFd >= 0) {
-        close(st->fx.ipcFd);
-        st->fx.ipcFd = -1;
+    close(sv[1]);
+    memcpy(buf, req, sizeof req);
+    memset(&probe, 0, sizeof probe);
+    probe.fd = sv[0];
+    probe.buf = buf;
+    probe.cap = probe.end = sizeof req;
+    probe.io_timeout_ms = 1000;
+    wf_fcgi_walk_init(&probe.walk, 1024);
+    if (wf_fcgi_walk(&probe.walk, buf, sizeof req, &used) != WF_FW_HEAD) {
+        close(sv[0]);
+        snprintf(err, errlen, "the FastCGI self-test request is malformed");
+        return -1;
     }
-    FCGX_Free(&st->fx, 0);
-    free(st);
+    probe.walked = used;
+    FCGX_InitRequest(&fx, -1, 0);
+    fx.ipcFd = sv[0];
+    fx.keepConnection = 1;
+    io_conn = &probe;
+    rc = FCGX_Accept_r(&fx);
+    if (rc == 0 && !(fx.envp && fx.envp[0] && fx.envp[1] && strcmp(fx.envp[1], "ONE=one") == 0))
+        rc = -1;
+    FCGX_Free(&fx, 0);
+    io_conn = NULL;
+    close(sv[0]);
+    if (rc != 0) {
+        snprintf(err, errlen, "this libfcgi does not do its I/O through OS_Read/OS_Write as "
+                 "wsgi-fcgi requires (was it linked with -Bsymbolic-functions?)");
+        return -1;
+    }
+    return 0;
 }
 
-/* ---- the request body and the response ---------------------------------- */
+/* ---- the request body and the response ----------------------------------- */
 
 static ssize_t fcgi_read(struct wf_request *req, char *buf, size_t n)
 {
     struct fcgi_state *st = req->conn;
     int want = n > INT_MAX ? INT_MAX : (int)n;
     int got = FCGX_GetStr(buf, want, st->fx.in);
+    int e;
 
-    if (got < want && FCGX_GetError(st->fx.in) != 0) {
+    if (got < want && (e = FCGX_GetError(st->fx.in)) != 0) {
         if (got > 0)
             return got;
-        errno = ECONNRESET;
+        errno = e > 0 ? e : ECONNRESET;
         return -1;
     }
     return got;
@@ -148,42 +247,28 @@ static int out_error(struct fcgi_state *st)
 static int write_records(struct fcgi_state *st, const char *buf, size_t n)
 {
     unsigned char hdr[8];
-    int fd = st->fx.ipcFd;
 
     if (FCGX_FFlush(st->fx.out) < 0)
         return out_error(st);
     while (n > 0) {
         size_t clen = n < RECORD_MAX ? n : RECORD_MAX;
         struct iovec iov[2];
-        size_t total = 8 + clen, done = 0;
 
         hdr[0] = 1;
-        hdr[1] = REC_STDOUT;
+        hdr[1] = WF_FCGI_STDOUT;
         hdr[2] = (unsigned char)(st->fx.requestId >> 8);
         hdr[3] = (unsigned char)st->fx.requestId;
         hdr[4] = (unsigned char)(clen >> 8);
         hdr[5] = (unsigned char)clen;
         hdr[6] = 0;
         hdr[7] = 0;
-        while (done < total) {
-            ssize_t w;
-            int cnt = 0;
-            if (done < 8) {
-                iov[cnt].iov_base = hdr + done;
-                iov[cnt++].iov_len = 8 - done;
-                iov[cnt].iov_base = (void *)buf;
-                iov[cnt++].iov_len = clen;
-            } else {
-                iov[cnt].iov_base = (void *)(buf + (done - 8));
-                iov[cnt++].iov_len = clen - (done - 8);
-            }
-            w = writev(fd, iov, cnt);
-            if (w < 0) {
-                if (errno == EINTR)
-                    continue;
-                return -1;
-            }
-            done += (size_t)w;
+        iov[0].iov_base = hdr;
+        iov[0].iov_len = sizeof hdr;
+        iov[1].iov_base = (void *)buf;
+        iov[1].iov_len = clen;
+        if (wf_sendv_all(st->c->fd, iov, 2, st->c->io_timeout_ms) < 0) {
+            io_failed(st->c, "writing the response");
+            return -1;
         }
         buf += clen;
         n -= clen;
@@ -221,63 +306,38 @@ static void fcgi_log(struct wf_request *req, const char *line, size_t len)
 
 static const struct wf_request_ops fcgi_ops = { fcgi_read, fcgi_write, fcgi_flush, fcgi_log };
 
-/* ---- connections -------------------------------------------------------- */
+/* ---- requests -------------------------------------------------------------- */
 
-static void close_conn(struct fcgi_state *st)
+static int fcgi_init(struct wf_server *srv, char *err, size_t errlen)
 {
-    if (st->fx.ipcFd >= 0) {
-        close(st->fx.ipcFd);
-        st->fx.ipcFd = -1;
+    int rc = FCGX_Init();
+
+    if (rc != 0) {
+        snprintf(err, errlen, "libfcgi initialisation failed (%d)", rc);
+        return -1;
     }
+    return check_interposition(err, errlen);
 }
 
-/* Waits on an idle kept connection.  Returns 1 when it has data, 0 when it
- * should be given up (a new connection waits and nobody else will take it
- * soon, or the server stops). */
-static int wait_kept(struct fcgi_state *st)
+static void *fcgi_thread_new(struct wf_server *srv)
 {
-    struct wf_server *srv = st->srv;
-    int wait_ms = -1;          /* -1: also watch the listening socket */
+    struct fcgi_state *st = calloc(1, sizeof *st);
 
-    while (!srv->stopping) {
-        struct pollfd p[3] = {
-            { st->fx.ipcFd, POLLIN, 0 }, { srv->wake_fd, POLLIN, 0 }, { srv->listen_fd, POLLIN, 0 }
-        };
-        int rc = poll(p, wait_ms < 0 ? 3 : 2, wait_ms);
-        long long now, idle, pending;
+    if (!st)
+        return NULL;
+    st->srv = srv;
+    FCGX_InitRequest(&st->fx, -1, 0);
+    return st;
+}
 
-        if (rc < 0 && errno != EINTR)
-            return 0;
-        if (p[0].revents)
-            return 1;
-        if (wait_ms >= 0) {
-            wait_ms = -1;      /* look at the listening socket again */
-            continue;
-        }
-        if (!(p[2].revents & POLLIN)) {
-            st->pending_since = 0;
-            continue;
-        }
-        now = wf_now_ms();
-        if (wf_accept_waiting()) {
-            st->pending_since = 0;
-            wait_ms = 10;      /* another thread is about to accept it */
-            continue;
-        }
-        if (!st->pending_since)
-            st->pending_since = now;
-        idle = now - st->idle_since;
-        pending = now - st->pending_since;
-        if (idle >= YIELD_IDLE_MS || pending >= YIELD_PENDING_MS) {
-            st->pending_since = 0;
-            return 0;
-        }
-        wait_ms = (int)(YIELD_IDLE_MS - idle < YIELD_PENDING_MS - pending
-                        ? YIELD_IDLE_MS - idle : YIELD_PENDING_MS - pending);
-        if (wait_ms < 1)
-            wait_ms = 1;
-    }
-    return 0;
+static void fcgi_thread_free(void *state)
+{
+    struct fcgi_state *st = state;
+
+    if (!st)
+        return;
+    FCGX_Free(&st->fx, 0);
+    free(st);
 }
 
 /* Copies libfcgi's "NAME=VALUE" params into req (pointers stay valid until
@@ -298,136 +358,81 @@ static int collect_params(struct fcgi_state *st, struct wf_request *req)
     return 0;
 }
 
-static void drain_input(struct fcgi_state *st)
+/* Lets go of libfcgi's request and of the connection in this thread. */
+static void release(struct fcgi_state *st)
 {
-    char buf[8192];
-
-    if (!st->fx.in)
-        return;
-    while (FCGX_GetStr(buf, sizeof buf, st->fx.in) > 0)
-        ;
+    st->fx.ipcFd = -1;
+    io_conn = NULL;
+    st->c = NULL;
 }
 
-/* Ends the request: END_REQUEST, then keep or close the connection. */
-static void end_request(struct fcgi_state *st, int abort)
+static int fcgi_start(void *state, struct wf_conn *c, struct wf_request *req)
 {
-    int keep = st->keep;
+    struct fcgi_state *st = state;
+    const struct wf_param *cl;
 
-    if (abort) {
+    st->c = c;
+    io_conn = c;
+    st->fx.ipcFd = c->fd;
+    st->fx.keepConnection = 1;       /* FCGX_Accept_r must not close it first */
+    if (FCGX_Accept_r(&st->fx) < 0) {
+        /* The walker accepted this head, so libfcgi should have too. */
+        wf_log(WF_LOG_ERROR, "closed a FastCGI connection: libfcgi refused a request head");
+        c->broken = 1;
+        FCGX_Free(&st->fx, 0);
+        release(st);
+        return -1;
+    }
+    req->conn = st;
+    req->ops = &fcgi_ops;
+    if (collect_params(st, req) < 0) {
+        wf_log(WF_LOG_ERROR, "out of memory reading params");
+        c->broken = 1;
+        FCGX_Free(&st->fx, 0);
+        release(st);
+        return -1;
+    }
+    cl = wf_req_param(req, "CONTENT_LENGTH");
+    req->content_length = cl ? wf_parse_content_length(cl->value, cl->value_len) : -1;
+    return 0;
+}
+
+static int fcgi_finish(void *state, struct wf_request *req)
+{
+    struct fcgi_state *st = state;
+    struct wf_conn *c = st->c;
+    int keep = 0;
+
+    /* The rest of the body, unread by the application: read and drop it,
+     * so the connection can carry the next request.  A body that breaks
+     * here (a hostile record, the peer gone, --io-timeout) ends the request
+     * as one that broke while the application read it. */
+    if (!req->abort && !req->client_gone && !req->no_keep && !c->broken) {
+        char sink[8192];
+        while (FCGX_GetStr(sink, sizeof sink, st->fx.in) > 0)
+            ;
+    }
+    if (req->abort || req->client_gone || c->broken) {
         /* No END_REQUEST: the web server must see an incomplete response. */
-        if (st->fx.out)
+        if (!req->client_gone && !c->broken && st->fx.out)
             FCGX_FFlush(st->fx.out);
-        if (st->fx.ipcFd >= 0)
-            shutdown(st->fx.ipcFd, SHUT_RDWR);
-        FCGX_Free(&st->fx, 1);
-        st->fx.ipcFd = -1;
-        return;
+        c->broken = 1;
+        FCGX_Free(&st->fx, 0);
+    } else {
+        int failed = FCGX_FClose(st->fx.err) != 0;
+        failed |= FCGX_FClose(st->fx.out) != 0;     /* END_REQUEST goes out here */
+        failed |= FCGX_GetError(st->fx.in) != 0;
+        st->fx.keepConnection = 1;   /* the dispatcher keeps or closes it */
+        FCGX_Finish_r(&st->fx);
+        keep = !failed && !req->no_keep && !c->broken && c->walk.keep_conn &&
+               c->walk.phase == WF_FW_PH_ENDED;
+        if (keep)
+            wf_fcgi_walk_next(&c->walk);
     }
-    drain_input(st);
-    if (st->fx.in && FCGX_GetError(st->fx.in) != 0)
-        keep = 0;
-    st->fx.keepConnection = 1;   /* libfcgi must not close: we decide */
-    FCGX_Finish_r(&st->fx);
-    if (!keep)
-        close_conn(st);
-    else
-        st->idle_since = wf_now_ms();
-}
-
-static void refuse_role(struct fcgi_state *st)
-{
-    static const char body[] = "wsgi-fcgi serves the FastCGI Responder role only.\n";
-    char msg[256];
-    int len = snprintf(msg, sizeof msg,
-                       "Status: 500 Internal Server Error\r\n"
-                       "Content-Type: text/plain\r\n"
-                       "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
-    const char *role = st->fx.role == ROLE_AUTHORIZER ? "AUTHORIZER"
-                     : st->fx.role == ROLE_FILTER ? "FILTER" : "unknown";
-
-    wf_log(WF_LOG_WARNING, "refused a FastCGI %s request: only the Responder role is served", role);
-    FCGX_PutStr(msg, len, st->fx.out);
-    end_request(st, 0);
-}
-
-static enum wf_accept_result fcgi_accept(void *state, struct wf_request *req)
-{
-    struct fcgi_state *st = state;
-    struct wf_server *srv = st->srv;
-
-    for (;;) {
-        unsigned char peek[8192];
-        ssize_t n;
-        const char *why = NULL;
-        int rc;
-
-        if (srv->stopping) {
-            close_conn(st);
-            return WF_ACCEPT_STOP;
-        }
-        if (st->fx.ipcFd >= 0 && !wait_kept(st))
-            close_conn(st);
-        if (st->fx.ipcFd < 0) {
-            int fd = wf_accept(srv);
-            if (fd < 0)
-                return WF_ACCEPT_STOP;
-            st->fx.ipcFd = fd;
-        }
-        /* Wait for the first bytes and look at them before libfcgi does. */
-        do
-            n = recv(st->fx.ipcFd, peek, sizeof peek, MSG_PEEK);
-        while (n < 0 && errno == EINTR);
-        if (n <= 0) {
-            close_conn(st);       /* the peer closed: nothing to serve */
-            continue;
-        }
-        if (wf_fcgi_guard(peek, (size_t)n, &why) < 0) {
-            wf_log(WF_LOG_WARNING, "closed a FastCGI connection: %s", why);
-            close_conn(st);
-            continue;
-        }
-        st->fx.keepConnection = 1;   /* FCGX_Accept_r must not close our fd */
-        rc = FCGX_Accept_r(&st->fx);
-        if (rc < 0) {
-            wf_log(WF_LOG_WARNING, "closed a FastCGI connection: malformed or truncated records");
-            st->fx.ipcFd = -1;       /* libfcgi closed it */
-            continue;
-        }
-        if (FCGX_GetError(st->fx.in) != 0) {
-            /* libfcgi ends the params at end of file as if at the empty
-             * PARAMS record: a request cut short must not reach the app. */
-            wf_log(WF_LOG_WARNING, "closed a FastCGI connection: it ended before the params were complete");
-            end_request(st, 1);
-            continue;
-        }
-        st->keep = st->fx.keepConnection;
-        if (st->fx.role != ROLE_RESPONDER) {
-            refuse_role(st);
-            continue;
-        }
-        req->conn = st;
-        req->ops = &fcgi_ops;
-        if (collect_params(st, req) < 0) {
-            wf_log(WF_LOG_ERROR, "out of memory reading params");
-            end_request(st, 1);
-            wf_req_reset(req);
-            continue;
-        }
-        {
-            const struct wf_param *cl = wf_req_param(req, "CONTENT_LENGTH");
-            req->content_length = cl ? wf_parse_content_length(cl->value, cl->value_len) : -1;
-        }
-        return WF_ACCEPT_OK;
-    }
-}
-
-static void fcgi_finish(void *state, struct wf_request *req)
-{
-    struct fcgi_state *st = state;
-
-    end_request(st, req->abort || req->client_gone);
+    release(st);
+    return keep;
 }
 
 const struct wf_front wf_front_fcgi = {
-    "FastCGI", fcgi_init, fcgi_thread_new, fcgi_accept, fcgi_finish, fcgi_thread_free
+    "FastCGI", fcgi_init, fcgi_thread_new, fcgi_start, fcgi_finish, fcgi_thread_free
 };

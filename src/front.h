@@ -3,16 +3,18 @@
  *
  * The worker (worker.c) runs every request thread as the same loop:
  *
- *     state = front->thread_new(srv)
- *     while front->accept(state, &req) == WF_ACCEPT_OK:
- *         wf_wsgi_handle(&req)            -- takes and drops the GIL
- *         front->finish(state, &req)
+ *     fcgi = wf_front_fcgi.thread_new(srv), scgi = wf_front_scgi.thread_new(srv)
+ *     while (c = wf_dispatch_next(dispatch)):      -- a whole head is buffered
+ *         front = c->proto is SCGI ? scgi : fcgi
+ *         if front->start(state, c, &req) == 0:     -- params, body reader, sink
+ *             wf_wsgi_handle(&req)                  -- takes and drops the GIL
+ *             keep = front->finish(state, &req)
+ *         wf_dispatch_done(dispatch, c, keep)
  *         wf_req_reset(&req)
- *     front->thread_free(state)
  *
- * accept and finish run without the GIL and must never touch Python.  They
- * block; they return promptly once srv->stopping is set and a byte has been
- * written to srv->wake_fd's pipe.
+ * start and finish run without the GIL and never touch Python.  Their reads
+ * and writes wait at most --io-timeout for progress.  CGI mode runs start,
+ * wf_wsgi_handle and finish once, with no connection.
  */
 #ifndef WF_FRONT_H
 #define WF_FRONT_H
@@ -20,20 +22,17 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "dispatch.h"
 #include "request.h"
 
 struct wf_server {
     int listen_fd;                   /* -1 in CGI mode */
     int listen_family;
     int wake_fd;                     /* readable once stopping is set */
+    int wake_wr;                     /* its write end */
     volatile sig_atomic_t stopping;  /* stop accepting; finish in flight */
     unsigned threads;
-    size_t max_header;               /* SCGI: --max-header-size */
-};
-
-enum wf_accept_result {
-    WF_ACCEPT_OK = 0,      /* req holds a request for wf_wsgi_handle */
-    WF_ACCEPT_STOP = 1,    /* the server is stopping: leave the loop */
+    struct wf_dispatch *dispatch;    /* NULL in CGI mode */
 };
 
 struct wf_front {
@@ -41,21 +40,13 @@ struct wf_front {
     /* Once per process, before threads start.  0, or -1 with err. */
     int (*init)(struct wf_server *srv, char *err, size_t errlen);
     void *(*thread_new)(struct wf_server *srv);
-    enum wf_accept_result (*accept)(void *state, struct wf_request *req);
-    void (*finish)(void *state, struct wf_request *req);
+    /* Starts the request whose head c holds (NULL in CGI mode): fills req.
+     * 0, or -1 when the connection must be closed (the front logged why). */
+    int (*start)(void *state, struct wf_conn *c, struct wf_request *req);
+    /* Ends the request: 1 when the connection may serve another. */
+    int (*finish)(void *state, struct wf_request *req);
     void (*thread_free)(void *state);
 };
-
-/* accept.c: the accept loop every socket front end shares.  Accepting is
- * serialised between the threads of a process by a mutex (taken without the
- * GIL); the listening socket is non-blocking, so a connection taken by
- * another process just sends us back to poll(). */
-int wf_accept_init(struct wf_server *srv, char *err, size_t errlen);
-/* A new connection (blocking, close-on-exec, TCP_NODELAY on TCP), or -1
- * once the server is stopping. */
-int wf_accept(struct wf_server *srv);
-/* Whether a thread of this process is waiting in wf_accept right now. */
-int wf_accept_waiting(void);
 
 extern const struct wf_front wf_front_fcgi;
 extern const struct wf_front wf_front_scgi;

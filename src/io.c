@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -43,6 +45,77 @@ ssize_t wf_read_full(int fd, void *buf, size_t len)
         got += (size_t)r;
     }
     return (ssize_t)got;
+}
+
+/* Waits until fd is ready for events; 0, or -1 with ETIMEDOUT. */
+static int wait_ready(int fd, short events, int timeout_ms)
+{
+    struct pollfd p = { fd, events, 0 };
+    int rc;
+
+    do
+        rc = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+ssize_t wf_recv_some(int fd, void *buf, size_t len, int timeout_ms)
+{
+    for (;;) {
+        ssize_t r = recv(fd, buf, len, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (wait_ready(fd, POLLIN, timeout_ms) < 0)
+            return -1;
+    }
+}
+
+int wf_send_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+    struct iovec iov = { (void *)buf, len };
+
+    return wf_sendv_all(fd, &iov, 1, timeout_ms);
+}
+
+int wf_sendv_all(int fd, struct iovec *iov, int cnt, int timeout_ms)
+{
+    while (cnt > 0) {
+        ssize_t w;
+
+        if (iov->iov_len == 0) {
+            iov++;
+            cnt--;
+            continue;
+        }
+        w = writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return -1;
+            if (wait_ready(fd, POLLOUT, timeout_ms) < 0)
+                return -1;
+            continue;
+        }
+        while (cnt > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
 }
 
 int wf_set_cloexec(int fd, int on)

@@ -479,7 +479,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
     }
     wf_log(WF_LOG_INFO, "wsgi-fcgi %s master %d: %s over %s on %s, %u process%s x %u thread%s, "
            "Python %s%s%s", PACKAGE_VERSION, (int)m.pid, cfg->app_arg,
-           cfg->scgi ? "SCGI" : "FastCGI", l->desc, m.target, m.target > 1 ? "es" : "",
+           wf_protocol_name(cfg->protocol), l->desc, m.target, m.target > 1 ? "es" : "",
            cfg->threads, cfg->threads > 1 ? "s" : "", WF_PYTHON_VERSION,
            cfg->stats_arg ? ", stats on " : "", cfg->stats_arg ? cfg->stats_arg : "");
 

@@ -55,6 +55,7 @@ struct wf_request {
     unsigned long long body_bytes;
     unsigned client_gone : 1;   /* the peer went away (write failed, body cut) */
     unsigned abort : 1;         /* end the connection without completing */
+    unsigned no_keep : 1;       /* close the connection after this request */
 };
 
 /* Prepares an empty request (no allocation). */

@@ -1,16 +1,16 @@
 /*
- * scgi.c - the SCGI front end: accept, read and check the netstring header,
- * serve the body by CONTENT_LENGTH, write the response, close.
+ * scgi.c - the SCGI front end: the netstring header, the body by
+ * CONTENT_LENGTH, the response, then the connection is closed.
  *
- * One request per connection.  The header is read into a per-thread buffer
- * that grows up to --max-header-size and is reused, so hostile input costs
- * no memory beyond that bound.  Malformed input closes the connection with
+ * One request per connection.  The dispatcher reads the header into the
+ * connection's buffer (bounded by --max-header-size) and hands the
+ * connection over once the whole netstring is there; its pairs are parsed
+ * here, in the request thread.  Malformed input closes the connection with
  * one log line and never reaches the application.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,6 @@
 #include "log.h"
 #include "scgi.h"
 
-#define HEADER_TIMEOUT_MS 30000
 #define OUT_BUF 16384
 
 /* ---- the parser ---------------------------------------------------------- */
@@ -137,10 +136,8 @@ int wf_scgi_parse_header(const char *hdr, size_t len, struct wf_request *req, co
 
 struct scgi_state {
     struct wf_server *srv;
-    int fd;
-    char *buf;              /* header, then the first body bytes */
-    size_t cap, len;
-    size_t body_pos;        /* unread body bytes start here in buf */
+    struct wf_conn *c;      /* the header and the first body bytes are in its buffer */
+    size_t body_pos;        /* unread body bytes start here in c->buf */
     long long body_left;    /* body bytes not yet read (buffer + socket) */
     char out[OUT_BUF];
     size_t out_len;
@@ -148,52 +145,57 @@ struct scgi_state {
 
 static int scgi_init(struct wf_server *srv, char *err, size_t errlen)
 {
-    return wf_accept_init(srv, err, errlen);
+    return 0;
 }
 
 static void *scgi_thread_new(struct wf_server *srv)
 {
     struct scgi_state *st = calloc(1, sizeof *st);
 
-    if (st) {
+    if (st)
         st->srv = srv;
-        st->fd = -1;
-    }
     return st;
 }
 
 static void scgi_thread_free(void *state)
 {
-    struct scgi_state *st = state;
-
-    if (!st)
-        return;
-    if (st->fd >= 0)
-        close(st->fd);
-    free(st->buf);
-    free(st);
+    free(state);
 }
 
+static void io_failed(struct wf_conn *c, const char *what)
+{
+    c->broken = 1;
+    if (errno == ETIMEDOUT)
+        wf_log(WF_LOG_WARNING, "no progress %s for %d s (--io-timeout); the request ends", what,
+               c->io_timeout_ms / 1000);
+}
+
+/* Reads up to n body bytes: the buffered ones first, then from the socket
+ * until n or the end of the stream. */
 static ssize_t scgi_read(struct wf_request *req, char *buf, size_t n)
 {
     struct scgi_state *st = req->conn;
+    struct wf_conn *c = st->c;
     size_t got = 0;
 
-    if (st->body_pos < st->len) {
-        size_t take = st->len - st->body_pos;
+    if (st->body_pos < c->end) {
+        size_t take = c->end - st->body_pos;
         if (take > n)
             take = n;
-        memcpy(buf, st->buf + st->body_pos, take);
+        memcpy(buf, c->buf + st->body_pos, take);
         st->body_pos += take;
         got = take;
     }
-    if (got < n) {
-        ssize_t r = wf_read_full(st->fd, buf + got, n - got);
+    while (got < n) {
+        ssize_t r = wf_recv_some(c->fd, buf + got, n - got, c->io_timeout_ms);
         if (r < 0) {
+            io_failed(c, "reading the request body");
             if (got > 0)
-                return (ssize_t)got;
+                break;
             return -1;
         }
+        if (r == 0)
+            break;
         got += (size_t)r;
     }
     st->body_left -= (long long)got;
@@ -206,8 +208,10 @@ static int scgi_flush(struct wf_request *req)
 
     if (st->out_len == 0)
         return 0;
-    if (wf_write_all(st->fd, st->out, st->out_len) < 0)
+    if (wf_send_all(st->c->fd, st->out, st->out_len, st->c->io_timeout_ms) < 0) {
+        io_failed(st->c, "writing the response");
         return -1;
+    }
     st->out_len = 0;
     return 0;
 }
@@ -218,8 +222,13 @@ static int scgi_write(struct wf_request *req, const char *buf, size_t n)
 
     if (st->out_len + n > OUT_BUF && scgi_flush(req) < 0)
         return -1;
-    if (n >= OUT_BUF)
-        return wf_write_all(st->fd, buf, n);
+    if (n >= OUT_BUF) {
+        if (wf_send_all(st->c->fd, buf, n, st->c->io_timeout_ms) < 0) {
+            io_failed(st->c, "writing the response");
+            return -1;
+        }
+        return 0;
+    }
     memcpy(st->out + st->out_len, buf, n);
     st->out_len += n;
     return 0;
@@ -227,125 +236,51 @@ static int scgi_write(struct wf_request *req, const char *buf, size_t n)
 
 static const struct wf_request_ops scgi_ops = { scgi_read, scgi_write, scgi_flush, NULL };
 
-static void close_conn(struct scgi_state *st)
-{
-    if (st->fd >= 0) {
-        close(st->fd);
-        st->fd = -1;
-    }
-}
-
-/* Reads until a whole netstring is buffered.  Returns its size, or -1 after
- * logging why the connection is dropped (0 bytes and EOF: silently). */
-static long read_header(struct scgi_state *st, const char **hdr, size_t *hdr_len)
-{
-    size_t max = st->srv->max_header;
-
-    st->len = 0;
-    for (;;) {
-        const char *why = NULL;
-        long rc = st->len ? wf_scgi_parse_netstring(st->buf, st->len, max, hdr, hdr_len, &why) : 0;
-        struct pollfd p = { st->fd, POLLIN, 0 };
-        ssize_t r;
-
-        if (rc > 0)
-            return rc;
-        if (rc < 0) {
-            wf_log(WF_LOG_WARNING, "closed an SCGI connection: %s", why);
-            return -1;
-        }
-        if (st->len == st->cap) {
-            /* Room for the longest header, its length digits, ':' and ','. */
-            size_t limit = max + 16 + 4096, cap = st->cap ? st->cap * 2 : 8192;
-            char *b;
-            if (cap > limit)
-                cap = limit;
-            if (cap <= st->cap) {
-                wf_log(WF_LOG_WARNING, "closed an SCGI connection: header longer than --max-header-size");
-                return -1;
-            }
-            b = realloc(st->buf, cap);
-            if (!b) {
-                wf_log(WF_LOG_ERROR, "closed an SCGI connection: out of memory");
-                return -1;
-            }
-            st->buf = b;
-            st->cap = cap;
-        }
-        /* Read what is there; wait (bounded) only when nothing is. */
-        r = recv(st->fd, st->buf + st->len, st->cap - st->len, MSG_DONTWAIT);
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            r = poll(&p, 1, HEADER_TIMEOUT_MS);
-            if (r == 0) {
-                wf_log(WF_LOG_WARNING, "closed an SCGI connection: no complete header within %d s",
-                       HEADER_TIMEOUT_MS / 1000);
-                return -1;
-            }
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (st->len > 0)
-                wf_log(WF_LOG_WARNING, "closed an SCGI connection: it ended inside the header");
-            return -1;
-        }
-        st->len += (size_t)r;
-    }
-}
-
-static enum wf_accept_result scgi_accept(void *state, struct wf_request *req)
+static int scgi_start(void *state, struct wf_conn *c, struct wf_request *req)
 {
     struct scgi_state *st = state;
+    const char *hdr, *why = NULL;
+    size_t hdr_len;
 
-    for (;;) {
-        const char *hdr, *why = NULL;
-        size_t hdr_len;
-        long used;
-
-        close_conn(st);
-        if (st->srv->stopping)
-            return WF_ACCEPT_STOP;
-        st->fd = wf_accept(st->srv);
-        if (st->fd < 0)
-            return WF_ACCEPT_STOP;
-        used = read_header(st, &hdr, &hdr_len);
-        if (used < 0)
-            continue;
-        if (wf_scgi_parse_header(hdr, hdr_len, req, &why) < 0) {
-            wf_log(WF_LOG_WARNING, "closed an SCGI connection: %s", why);
-            wf_req_reset(req);
-            continue;
-        }
-        st->body_pos = (size_t)used;
-        st->body_left = req->content_length;
-        st->out_len = 0;
-        req->conn = st;
-        req->ops = &scgi_ops;
-        return WF_ACCEPT_OK;
+    /* The dispatcher found the whole netstring: parse it again for its
+     * bounds, then its pairs. */
+    if (wf_scgi_parse_netstring((const char *)c->buf + c->start, c->head_end - c->start,
+                                c->head_end - c->start, &hdr, &hdr_len, &why) <= 0 ||
+        wf_scgi_parse_header(hdr, hdr_len, req, &why) < 0) {
+        wf_log(WF_LOG_WARNING, "closed an SCGI connection: %s", why ? why : "bad netstring");
+        wf_req_reset(req);
+        return -1;
     }
+    st->c = c;
+    st->body_pos = c->head_end;
+    st->body_left = req->content_length;
+    st->out_len = 0;
+    req->conn = st;
+    req->ops = &scgi_ops;
+    return 0;
 }
 
-static void scgi_finish(void *state, struct wf_request *req)
+static int scgi_finish(void *state, struct wf_request *req)
 {
     struct scgi_state *st = state;
     char sink[8192];
 
     if (!req->client_gone && scgi_flush(req) < 0)
         req->client_gone = 1;
-    if (!req->client_gone && !req->abort && st->body_left > 0) {
+    if (!req->client_gone && !req->abort && !req->no_keep && !st->c->broken && st->body_left > 0) {
         /* Read what the application left of the body, so closing cannot
          * reset the connection under the response. */
-        shutdown(st->fd, SHUT_WR);
+        shutdown(st->c->fd, SHUT_WR);
         while (st->body_left > 0) {
             size_t n = st->body_left < (long long)sizeof sink ? (size_t)st->body_left : sizeof sink;
             if (scgi_read(req, sink, n) <= 0)
                 break;
         }
     }
-    close_conn(st);
+    st->c = NULL;
+    return 0;      /* one request per connection */
 }
 
 const struct wf_front wf_front_scgi = {
-    "SCGI", scgi_init, scgi_thread_new, scgi_accept, scgi_finish, scgi_thread_free
+    "SCGI", scgi_init, scgi_thread_new, scgi_start, scgi_finish, scgi_thread_free
 };

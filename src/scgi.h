@@ -14,7 +14,6 @@
 
 #include "request.h"
 
-#define WF_SCGI_DEFAULT_MAX_HEADER 65536
 #define WF_SCGI_MAX_MAX_HEADER (16 * 1024 * 1024)
 
 /* Looks at the first len bytes of a connection.  Returns the size of the

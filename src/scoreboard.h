@@ -30,7 +30,9 @@ struct wf_worker_slot {
     _Atomic unsigned long long requests;
     _Atomic unsigned long long errors;   /* 5xx answers and aborted responses */
     _Atomic int in_flight;
-    _Atomic int acceptors;           /* threads idle in accept right now */
+    /* The worker's connections, by state (dispatch.h), and how many of
+     * them have been kept for another request. */
+    _Atomic unsigned conns_reading, conns_idle, conns_ready, conns_busy, conns_kept;
     struct wf_thread_slot threads[]; /* scoreboard->threads entries */
 };
 

@@ -3,25 +3,29 @@
  * application, and N request threads.
  *
  * DESIGN
- * The main thread sets up everything in a fixed order: the front end's
+ * The main thread sets up everything in a fixed order: the front ends'
  * process-wide init (libfcgi's FCGX_Init, which installs signal handlers of
- * its own), then our signal policy (SIGPIPE ignored, the control signals
- * blocked in every thread), then Python, then the application.  Then it
- * releases the GIL, starts the request threads and waits for control
- * signals with sigwait(): no asynchronous signal handler runs in this
- * process at all, so no system call in a request thread is interrupted.
+ * its own, and the check that libfcgi does its I/O through us), then our
+ * signal policy (SIGPIPE ignored, the control signals blocked in every
+ * thread), then Python, then the application, then the dispatcher (the
+ * connection loop, dispatch.c).  Then it releases the GIL, starts the
+ * request threads and waits for control signals with sigwait(): no
+ * asynchronous signal handler runs in this process at all, so no system
+ * call in a request thread is interrupted.
  *
- * The N request threads share the listening socket; the front end
- * serialises accept with a mutex that is only ever taken without the GIL.
- * Each thread holds one Python thread state for its whole life (so
- * threading.local data and context survive between requests) but holds the
- * GIL only while Python code runs: an idle thread waits in accept/poll with
- * the GIL released.  That is what lets N threads overlap I/O.
+ * The N request threads take turns at the dispatcher, which hands each one
+ * a connection whose whole request head has arrived; the thread serves that
+ * request and gives the connection back (kept or closed).  Each thread
+ * holds one Python thread state for its whole life (so threading.local data
+ * and context survive between requests) but holds the GIL only while
+ * Python code runs: a thread waiting for work waits without it.  That is
+ * what lets N threads overlap I/O.
  *
  * Stopping: SIGTERM/SIGINT set srv.stopping and make the wake pipe
- * readable; threads finish the request in hand, leave their accept loop,
- * and are joined; then Python is finalised and the process exits 0.
- * SIGQUIT exits at once.
+ * readable; the dispatcher stops accepting and closes idle connections,
+ * threads finish the requests in hand (and heads already complete), leave
+ * their loop, and are joined; then Python is finalised and the process
+ * exits 0.  SIGQUIT exits at once.
  */
 #include "autoconfig.h"
 
@@ -29,12 +33,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "front.h"
 #include "io.h"
 #include "log.h"
@@ -44,7 +50,6 @@
 #include "wsgi.h"
 
 struct thread_ctx {
-    const struct wf_front *front;
     struct wf_server *srv;
     const struct wf_config *cfg;
     unsigned index;
@@ -168,40 +173,173 @@ static void board_end(const struct thread_ctx *ctx, const struct wf_request *req
         atomic_fetch_add(&wf_my_slot->errors, 1);
 }
 
+/* One request from start to finish: the front's start, the application,
+ * the access log line, the front's finish.  Returns whether the connection
+ * may be kept. */
+static int serve_request(const struct thread_ctx *ctx, const struct wf_front *front, void *state,
+                         struct wf_conn *c, struct wf_request *req)
+{
+    long long start;
+    int keep;
+
+    if (front->start(state, c, req) < 0)
+        return 0;
+    start = wf_access_log_enabled() ? now_us() : 0;
+    board_begin(ctx, req);
+    wf_wsgi_handle(req);
+    /* The params live until finish: log first. */
+    if (start)
+        access_log(req, start, now_us());
+    keep = front->finish(state, req);
+    board_end(ctx, req);
+    return keep;
+}
+
 static void *serve(void *arg)
 {
     struct thread_ctx *ctx = arg;
+    struct wf_server *srv = ctx->srv;
     struct wf_request req;
-    void *state = ctx->front->thread_new(ctx->srv);
+    void *fcgi = wf_front_fcgi.thread_new(srv), *scgi = wf_front_scgi.thread_new(srv);
     unsigned long max = ctx->cfg->max_requests;
+    struct wf_conn *c;
 
-    if (!state) {
+    if (!fcgi || !scgi) {
         wf_log(WF_LOG_ERROR, "cannot start a request thread: out of memory");
-        return NULL;
+        goto out;
     }
     wf_req_init(&req);
     wf_py_thread_attach();
-    while (!(max && atomic_load(&served) >= max) &&
-           ctx->front->accept(state, &req) == WF_ACCEPT_OK) {
-        long long start = wf_access_log_enabled() ? now_us() : 0;
+    /* Past --max-requests the worker stops: the dispatcher takes no new
+     * connection, but requests already received are served. */
+    while ((c = wf_dispatch_next(srv->dispatch))) {
+        int scgi_conn = c->proto == WF_PROTO_SCGI;
+        int keep = serve_request(ctx, scgi_conn ? &wf_front_scgi : &wf_front_fcgi,
+                                 scgi_conn ? scgi : fcgi, c, &req);
 
-        board_begin(ctx, &req);
-        wf_wsgi_handle(&req);
-        /* The params live until finish: log first. */
-        if (start)
-            access_log(&req, start, now_us());
-        ctx->front->finish(state, &req);
-        board_end(ctx, &req);
+        wf_dispatch_done(srv->dispatch, c, keep);
         wf_req_reset(&req);
         if (max && atomic_fetch_add(&served, 1) + 1 == max) {
-            /* Recycle: the main thread stops this process gracefully. */
+            /* Recycle: stop taking requests at once, and let the main
+             * thread stop this process gracefully. */
+            srv->stopping = 1;
+            if (write(srv->wake_wr, "x", 1) < 0)
+                wf_log(WF_LOG_ERROR, "wake pipe: %s", strerror(errno));
             kill(getpid(), SIGUSR2);
         }
     }
     wf_py_thread_detach();
     wf_req_release(&req);
-    ctx->front->thread_free(state);
+out:
+    if (fcgi)
+        wf_front_fcgi.thread_free(fcgi);
+    if (scgi)
+        wf_front_scgi.thread_free(scgi);
     return NULL;
+}
+
+/* CGI mode: one request, in the main thread. */
+static void serve_cgi(const struct thread_ctx *ctx)
+{
+    struct wf_request req;
+    void *state = wf_front_cgi.thread_new(ctx->srv);
+
+    if (!state) {
+        wf_log(WF_LOG_ERROR, "out of memory");
+        return;
+    }
+    wf_req_init(&req);
+    wf_py_thread_attach();
+    serve_request(ctx, &wf_front_cgi, state, NULL, &req);
+    wf_py_thread_detach();
+    wf_req_release(&req);
+    wf_front_cgi.thread_free(state);
+}
+
+/* Makes room for the connections a worker may hold: raises the soft limit
+ * on descriptors toward the hard one, or lowers --max-connections to fit. */
+static unsigned fit_connections(unsigned want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+        return want;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            return want;
+    } else if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return want;
+    }
+    {
+        unsigned fit = rl.rlim_cur > 64 + 16 ? (unsigned)(rl.rlim_cur - 64) : 16;
+        wf_log(WF_LOG_WARNING, "the descriptor limit (ulimit -n %llu) allows %u connections per "
+               "worker, not --max-connections %u", (unsigned long long)rl.rlim_cur, fit, want);
+        return fit;
+    }
+}
+
+/* The dispatcher's counts go to this worker's scoreboard slot. */
+static void publish_counts(void *ctx, const struct wf_dispatch_counts *c)
+{
+    struct wf_worker_slot *s = wf_my_slot;
+
+    if (!s)
+        return;
+    atomic_store_explicit(&s->conns_reading, c->reading, memory_order_relaxed);
+    atomic_store_explicit(&s->conns_idle, c->idle, memory_order_relaxed);
+    atomic_store_explicit(&s->conns_ready, c->ready, memory_order_relaxed);
+    atomic_store_explicit(&s->conns_busy, c->busy, memory_order_relaxed);
+    atomic_store_explicit(&s->conns_kept, c->kept, memory_order_relaxed);
+}
+
+/* Kept connections stay with the worker that accepted them, so new ones
+ * should go to the worker holding fewest: is there a serving worker with a
+ * free thread that holds fewer than kept? */
+static int lighter_elsewhere(void *ctx, unsigned kept)
+{
+    struct wf_scoreboard *b = wf_board;
+    unsigned i;
+
+    if (!b || !wf_my_slot)
+        return 0;
+    for (i = 0; i < b->nslots; i++) {
+        struct wf_worker_slot *s = wf_scoreboard_slot(b, i);
+        if (s == wf_my_slot || atomic_load_explicit(&s->state, memory_order_relaxed) != WF_SLOT_READY)
+            continue;
+        if (atomic_load_explicit(&s->conns_busy, memory_order_relaxed) < b->threads &&
+            atomic_load_explicit(&s->conns_kept, memory_order_relaxed) < kept)
+            return 1;
+    }
+    return 0;
+}
+
+static int start_dispatch(const struct wf_config *cfg, struct wf_server *srv, const struct wf_listener *l,
+                          char *err, size_t errlen)
+{
+    struct wf_dispatch_opts o;
+
+    memset(&o, 0, sizeof o);
+    o.listen_fd = l->fd;
+    o.listen_family = l->family;
+    o.shared = cfg->processes > 1 || l->inherited;
+    o.wake_fd = srv->wake_fd;
+    o.stopping = &srv->stopping;
+    o.protocol = cfg->protocol == WF_PROTOCOL_SCGI ? WF_PROTO_SCGI
+               : cfg->protocol == WF_PROTOCOL_AUTO ? WF_PROTO_AUTO : WF_PROTO_FCGI;
+    o.max_head = cfg->max_header;
+    o.header_timeout_ms = cfg->header_timeout * 1000;
+    o.io_timeout_ms = cfg->io_timeout * 1000;
+    o.max_conns = fit_connections(cfg->max_connections);
+    o.fcgi_max_conns = (unsigned long)o.max_conns * cfg->processes;
+    o.fcgi_max_reqs = (unsigned long)cfg->threads * cfg->processes;
+    o.publish = publish_counts;
+    o.lighter_elsewhere = lighter_elsewhere;
+    srv->dispatch = wf_dispatch_new(&o, err, errlen);
+    return srv->dispatch ? 0 : -1;
 }
 
 static void cgi_fail_response(void)
@@ -220,7 +358,6 @@ static void cgi_fail_response(void)
 int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
 {
     int cgi = l->source == WF_SRC_CGI;
-    const struct wf_front *front = cgi ? &wf_front_cgi : cfg->scgi ? &wf_front_scgi : &wf_front_fcgi;
     struct wf_server srv;
     struct wf_wsgi_opts opts;
     struct thread_ctx *threads = NULL;
@@ -235,14 +372,16 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
     srv.listen_fd = l->fd;
     srv.listen_family = l->family;
     srv.threads = cgi ? 1 : cfg->threads;
-    srv.max_header = cfg->max_header;
     if (pipe2(wake, O_CLOEXEC) < 0) {
         wf_log(WF_LOG_ERROR, "pipe: %s", strerror(errno));
         return 1;
     }
     srv.wake_fd = wake[0];
+    srv.wake_wr = wake[1];
 
-    if (front->init(&srv, err, sizeof err) < 0) {
+    if ((cgi && wf_front_cgi.init(&srv, err, sizeof err) < 0) ||
+        (!cgi && cfg->protocol != WF_PROTOCOL_SCGI && wf_front_fcgi.init(&srv, err, sizeof err) < 0) ||
+        (!cgi && cfg->protocol != WF_PROTOCOL_FASTCGI && wf_front_scgi.init(&srv, err, sizeof err) < 0)) {
         wf_log(WF_LOG_ERROR, "%s", err);
         goto out;
     }
@@ -278,30 +417,29 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         wf_py_finalize();
         goto out;
     }
-    if (wf_my_slot)
-        atomic_store(&wf_my_slot->state, WF_SLOT_READY);
-    if (!cgi)
-        wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s over %s on %s (1 process x %u thread%s, Python %s)",
-               PACKAGE_VERSION, cfg->app_arg, front->name, l->desc, srv.threads, srv.threads > 1 ? "s" : "",
-               wf_py_version());
     wf_py_release_main();
-
+    if (cgi) {
+        struct thread_ctx one = { &srv, cfg, 0, 0 };
+        serve_cgi(&one);
+        rc = 0;
+        goto stop;
+    }
+    if (start_dispatch(cfg, &srv, l, err, sizeof err) < 0) {
+        wf_log(WF_LOG_ERROR, "%s", err);
+        goto stop;
+    }
     threads = calloc(srv.threads, sizeof *threads);
     if (!threads) {
         wf_log(WF_LOG_ERROR, "out of memory");
         goto stop;
     }
-    if (cgi) {
-        threads[0].front = front;
-        threads[0].srv = &srv;
-        threads[0].cfg = cfg;
-        serve(&threads[0]);
-        rc = 0;
-        goto stop;
-    }
+    if (wf_my_slot)
+        atomic_store(&wf_my_slot->state, WF_SLOT_READY);
+    wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s over %s on %s (1 process x %u thread%s, Python %s)",
+           PACKAGE_VERSION, cfg->app_arg, wf_protocol_name(cfg->protocol), l->desc, srv.threads,
+           srv.threads > 1 ? "s" : "", wf_py_version());
     for (i = 0; i < srv.threads; i++) {
         int e;
-        threads[i].front = front;
         threads[i].srv = &srv;
         threads[i].cfg = cfg;
         threads[i].index = i;
@@ -349,6 +487,7 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
     for (i = 0; i < started; i++)
         pthread_join(threads[i].tid, NULL);
 stop:
+    wf_dispatch_free(srv.dispatch);
     wf_py_reacquire_main();
     wf_wsgi_teardown();
     wf_py_finalize();

@@ -441,7 +441,7 @@ START_TEST(cfg_defaults)
     ck_assert_ptr_null(cfg.socket_arg);
     ck_assert_int_eq(cfg.addr.kind, WF_ADDR_NONE);
     ck_assert_int_eq(cfg.cgi, 0);
-    ck_assert_int_eq(cfg.scgi, 0);
+    ck_assert_int_eq(cfg.protocol, WF_PROTOCOL_FASTCGI);
     ck_assert_int_eq(cfg.check, 0);
     ck_assert_uint_eq(cfg.max_requests, 0);
     ck_assert_uint_eq(cfg.timeout, 0);
@@ -473,7 +473,7 @@ START_TEST(cfg_every_option)
     ck_assert_int_eq(cfg.socket_mode_set, 1);
     ck_assert_str_eq(cfg.socket_owner, "www:www");
     ck_assert_uint_eq(cfg.backlog, 16);
-    ck_assert_int_eq(cfg.scgi, 1);
+    ck_assert_int_eq(cfg.protocol, WF_PROTOCOL_SCGI);
     ck_assert_uint_eq(cfg.max_header, 4096);
     ck_assert_uint_eq(cfg.threads, 8);
     ck_assert_uint_eq(cfg.processes, 4);

@@ -23,7 +23,7 @@
 #include "request.h"
 #include "scgi.h"
 
-#define MAX WF_SCGI_DEFAULT_MAX_HEADER
+#define MAX 65536
 
 #ifndef LIT   /* check_suites.h has it too */
 /* A string literal with its length, NULs included (minus the final one). */

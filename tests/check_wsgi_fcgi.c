@@ -21,7 +21,7 @@ int main(void)
     int failed;
 
     srunner_add_suite(sr, suite_listen());
-    srunner_add_suite(sr, suite_fcgi_guard());
+    srunner_add_suite(sr, suite_fcgi_walk());
     srunner_add_suite(sr, suite_scgi());
     srunner_add_suite(sr, suite_response());
     srunner_add_suite(sr, suite_environ());

@@ -20,6 +20,7 @@ import pm_lib as pm
 import fcgi_client as fc
 
 THREADS = 4
+CLIENTS = 8
 
 
 def wait_two_new(srv, gone, timeout=30):
@@ -48,15 +49,18 @@ def lost_elsewhere(load, dead):
 
 def test_kill9_and_exit_under_load():
     """Clients retry, once, a request that got no byte of answer on a
-    reused kept connection (as nginx does for its cached connections): an
-    idle kept connection may be closed by a live worker just as a request
-    is on its way, when new connections wait.  What is asserted: requests
+    reused kept connection (as nginx does for its cached connections).  A
+    worker's requests in flight are those on the connections it holds
+    (being served, or their head read and waiting for a thread): a worker
+    may hold more kept connections than it has threads.  What is asserted:
     requests lost on connections to the dead worker, plus requests on new
-    connections that got no answer, <= that worker's threads; every other
-    request is answered (after the retry)."""
+    connections that got no answer, <= the connections it can hold (one per
+    client); no request is lost on a live worker's connection (live workers
+    never close an idle kept connection under --max-connections); every
+    other request is answered (after the retry)."""
     srv = pm.Server("crash", ["-p", "2", "-t", str(THREADS)])
     before = pm.ready_pids(srv.stats())
-    load = pm.Load(srv.addr, clients=8, retry_stale=True).start()
+    load = pm.Load(srv.addr, clients=CLIENTS, retry_stale=True).start()
     pm.check(load.wait_for(1000), "load running (1,000 requests)")
 
     # --- kill -9 one worker
@@ -72,9 +76,9 @@ def test_kill9_and_exit_under_load():
     pm.log("# kill -9: %d request(s) lost with the killed worker; so far %d "
            "lost on idle kept connections of live workers (retried)"
            % (lost_kill, lost_elsewhere(load, [victim])))
-    pm.check(lost_kill <= THREADS,
+    pm.check(lost_kill <= CLIENTS,
              "kill -9: at most the %d requests in flight on that worker were "
-             "lost (%d were)" % (THREADS, lost_kill))
+             "lost (%d were)" % (CLIENTS, lost_kill))
 
     # --- a request that makes its worker _exit(3)
     before = pids or pm.ready_pids(srv.stats())
@@ -97,12 +101,12 @@ def test_kill9_and_exit_under_load():
                  + load.failed - failed0)
     pm.log("# os._exit(3) in worker %d: %d other request(s) lost with it"
            % (exited, lost_exit))
-    # THREADS: the other threads' requests, and one that may have been on
-    # its way to an idle kept connection that worker closed (for a new
-    # connection) just before the /exit request reached it.
-    pm.check(lost_exit <= THREADS,
+    # CLIENTS: the requests on the other connections that worker held.
+    pm.check(lost_exit <= CLIENTS,
              "_exit: at most the requests in flight on that worker were "
              "lost (%d were)" % lost_exit)
+    pm.check_eq(0, lost_elsewhere(load, [victim, exited]),
+                "no request lost on a connection to a live worker")
     load.stop()
     pm.check(load.join(60), "clients stopped")
     pm.log("# %s" % load.summary())

@@ -568,11 +568,11 @@ def test_max_header_size():
         s.assert_serving("after a header over the limit")
     with serve(w.app("hello")) as s:
         off = s.log_size()
-        big = [(b"CONTENT_LENGTH", b"0"), (b"SCGI", b"1"), (b"HTTP_X", b"y" * 65000)]
-        eq(s.raw(sc.encode_header(big)).status, 200, "a 65 KB header under the default max")
-        big[2] = (b"HTTP_X", b"y" * 66000)
+        big = [(b"CONTENT_LENGTH", b"0"), (b"SCGI", b"1"), (b"HTTP_X", b"y" * 1048000)]
+        eq(s.raw(sc.encode_header(big)).status, 200, "a 1,048,000-byte header under the default max")
+        big[2] = (b"HTTP_X", b"y" * 1049000)
         r = s.raw(sc.encode_header(big))
-        eq(r.data, b"", "a header over the default 64 KiB: no response")
+        eq(r.data, b"", "a header over the default 1 MiB: no response")
         check(w.log_has(s, CLOSED_RX, off), "a header over the default max: logged")
         s.assert_serving("after a header over the default limit")
 

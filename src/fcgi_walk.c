@@ -1,0 +1,340 @@
+/*
+ * fcgi_walk.c - see fcgi_walk.h.  A byte-exact state machine: header bytes
+ * are collected until the record's eight are there, then its content and
+ * padding are counted off in bulk; only PARAMS content is looked at byte by
+ * byte, for the pair lengths.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi_walk.h"
+
+void wf_fcgi_walk_init(struct wf_fcgi_walk *w, size_t max_head)
+{
+    memset(w, 0, sizeof *w);
+    w->max_head = max_head;
+    w->phase = WF_FW_PH_BEGIN;
+}
+
+void wf_fcgi_walk_next(struct wf_fcgi_walk *w)
+{
+    uint64_t offset = w->offset;
+    size_t max_head = w->max_head;
+
+    wf_fcgi_walk_init(w, max_head);
+    w->offset = offset;
+}
+
+static enum wf_fw_event fail(struct wf_fcgi_walk *w, const char *why)
+{
+    w->phase = WF_FW_PH_FAILED;
+    w->why = why;
+    return WF_FW_ERROR;
+}
+
+/* Counts a record of the head; -1 once the head is longer than allowed. */
+static int add_head(struct wf_fcgi_walk *w)
+{
+    w->head_len += WF_FCGI_HEADER_LEN + w->content_left + w->padding_left;
+    return w->head_len > w->max_head ? -1 : 0;
+}
+
+/* The eight header bytes are in: is this record allowed here? */
+static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
+{
+    const unsigned char *h = w->hdr;
+
+    w->type = h[1];
+    w->id = ((unsigned)h[2] << 8) | h[3];
+    w->content_left = ((uint32_t)h[4] << 8) | h[5];
+    w->padding_left = h[6];
+
+    switch (w->phase) {
+    case WF_FW_PH_BEGIN:
+        if (w->id == 0) {
+            if (w->type == WF_FCGI_BEGIN_REQUEST)
+                return fail(w, "FCGI_BEGIN_REQUEST with request id 0");
+            w->mgmt_type = w->type;
+            return WF_FW_MORE;
+        }
+        if (w->type != WF_FCGI_BEGIN_REQUEST)
+            return fail(w, "a request does not start with FCGI_BEGIN_REQUEST");
+        if (w->content_left != 8)
+            return fail(w, "an FCGI_BEGIN_REQUEST body that is not 8 bytes long");
+        w->req_id = w->id;
+        w->head_len = 0;
+        w->begin_len = 0;
+        if (add_head(w) < 0)
+            return fail(w, "a request head longer than --max-header-size");
+        return WF_FW_MORE;
+    case WF_FW_PH_PARAMS:
+    case WF_FW_PH_STDIN:
+        if (w->id == 0)
+            return fail(w, "a management record (request id 0) inside a request");
+        if (w->type == WF_FCGI_BEGIN_REQUEST)
+            return fail(w, "a second FCGI_BEGIN_REQUEST inside a request (multiplexing is not supported)");
+        if (w->id != w->req_id)
+            return fail(w, "a record for another request id (multiplexing is not supported)");
+        if (w->type == WF_FCGI_ABORT_REQUEST)
+            return WF_FW_MORE;
+        if (w->phase == WF_FW_PH_PARAMS) {
+            if (w->type != WF_FCGI_PARAMS)
+                return fail(w, "a record other than FCGI_PARAMS before the params ended");
+            if (add_head(w) < 0)
+                return fail(w, "a request head longer than --max-header-size");
+            return WF_FW_MORE;
+        }
+        if (w->type != WF_FCGI_STDIN)
+            return fail(w, "a record other than FCGI_STDIN in the request body");
+        return WF_FW_MORE;
+    default:
+        return fail(w, "bytes after the end of the walk");
+    }
+}
+
+/* Feeds PARAMS content to the pair decoder; -1 when a declared length is
+ * longer than a head may be, with *bad the bytes up to and including the
+ * last byte of that length. */
+static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, size_t *bad)
+{
+    const unsigned char *first = b;
+
+    while (n > 0) {
+        uint32_t v;
+
+        if (w->pair_state == 2) {
+            uint64_t take = w->pair_skip < n ? w->pair_skip : n;
+            w->pair_skip -= take;
+            b += take;
+            n -= (size_t)take;
+            if (w->pair_skip == 0)
+                w->pair_state = 0;
+            continue;
+        }
+        if (w->lenpos == 0)
+            w->lenneed = (b[0] & 0x80) ? 4 : 1;
+        w->lenbuf[w->lenpos++] = *b++;
+        n--;
+        if (w->lenpos < w->lenneed)
+            continue;
+        w->lenpos = 0;
+        v = w->lenneed == 1
+            ? w->lenbuf[0]
+            : ((uint32_t)(w->lenbuf[0] & 0x7f) << 24) | ((uint32_t)w->lenbuf[1] << 16) |
+              ((uint32_t)w->lenbuf[2] << 8) | w->lenbuf[3];
+        if (v > w->max_head) {
+            *bad = (size_t)(b - first);
+            return -1;
+        }
+        if (w->pair_state == 0) {
+            w->name_len = v;
+            w->pair_state = 1;
+        } else {
+            w->pair_skip = (uint64_t)w->name_len + v;
+            w->pair_state = w->pair_skip ? 2 : 0;
+            w->nparams++;
+        }
+    }
+    return 0;
+}
+
+/* The record's content and padding are consumed. */
+static enum wf_fw_event record_ends(struct wf_fcgi_walk *w, uint32_t clen)
+{
+    switch (w->phase) {
+    case WF_FW_PH_BEGIN:
+        if (w->id == 0)
+            return WF_FW_MGMT;
+        w->role = ((unsigned)w->begin[0] << 8) | w->begin[1];
+        w->keep_conn = w->begin[2] & 1;
+        w->phase = WF_FW_PH_PARAMS;
+        w->pair_state = 0;
+        w->lenpos = 0;
+        w->nparams = 0;
+        return WF_FW_MORE;
+    case WF_FW_PH_PARAMS:
+        if (w->type == WF_FCGI_ABORT_REQUEST)
+            return WF_FW_ABORT;
+        if (clen != 0)
+            return WF_FW_MORE;
+        if (w->pair_state != 0 || w->lenpos != 0)
+            return fail(w, "the params end inside a name/value pair");
+        w->phase = WF_FW_PH_STDIN;
+        return WF_FW_HEAD;
+    case WF_FW_PH_STDIN:
+        if (w->type == WF_FCGI_ABORT_REQUEST)
+            return WF_FW_ABORT;
+        if (clen != 0)
+            return WF_FW_MORE;
+        w->phase = WF_FW_PH_ENDED;
+        return WF_FW_END;
+    default:
+        return fail(w, "bytes after the end of the walk");
+    }
+}
+
+enum wf_fw_event wf_fcgi_walk(struct wf_fcgi_walk *w, const unsigned char *buf, size_t len,
+                              size_t *used)
+{
+    enum wf_fw_event ev = WF_FW_MORE;
+    size_t pos = 0;
+
+    if (w->phase == WF_FW_PH_FAILED || w->phase == WF_FW_PH_ENDED) {
+        *used = 0;
+        return w->phase == WF_FW_PH_FAILED ? WF_FW_ERROR : WF_FW_END;
+    }
+    while (pos < len && ev == WF_FW_MORE) {
+        if (w->hdr_len < WF_FCGI_HEADER_LEN) {
+            size_t take = WF_FCGI_HEADER_LEN - w->hdr_len;
+            if (take > len - pos)
+                take = len - pos;
+            if (w->hdr_len == 0) {
+                w->rec_start = w->offset + pos;
+                if (buf[pos] != 1) {
+                    pos++;
+                    ev = fail(w, "not FastCGI version 1");
+                    break;
+                }
+            }
+            memcpy(w->hdr + w->hdr_len, buf + pos, take);
+            w->hdr_len += (unsigned)take;
+            pos += take;
+            if (w->hdr_len < WF_FCGI_HEADER_LEN)
+                break;
+            ev = record_begins(w);
+            if (ev != WF_FW_MORE)
+                break;
+        }
+        if (w->content_left > 0 && pos < len) {
+            size_t take = w->content_left < len - pos ? w->content_left : len - pos, bad = 0;
+            if (w->phase == WF_FW_PH_BEGIN && w->id != 0) {
+                memcpy(w->begin + w->begin_len, buf + pos, take);
+                w->begin_len += (unsigned)take;
+            } else if (w->phase == WF_FW_PH_PARAMS && w->type == WF_FCGI_PARAMS &&
+                       pairs_feed(w, buf + pos, take, &bad) < 0) {
+                pos += bad;
+                ev = fail(w, "a FastCGI param declares a name or value longer than --max-header-size");
+                break;
+            }
+            w->content_left -= (uint32_t)take;
+            pos += take;
+        }
+        if (w->content_left == 0 && w->padding_left > 0 && pos < len) {
+            size_t take = w->padding_left < len - pos ? w->padding_left : len - pos;
+            w->padding_left -= (unsigned)take;
+            pos += take;
+        }
+        if (w->content_left == 0 && w->padding_left == 0) {
+            uint32_t clen = ((uint32_t)w->hdr[4] << 8) | w->hdr[5];   /* as declared */
+            w->hdr_len = 0;
+            ev = record_ends(w, clen);
+        }
+    }
+    w->offset += pos;
+    *used = pos;
+    return ev;
+}
+
+/* ---- answers the walker's caller writes ---------------------------------- */
+
+static void put_header(unsigned char *h, unsigned type, unsigned id, size_t clen, unsigned pad)
+{
+    h[0] = 1;
+    h[1] = (unsigned char)type;
+    h[2] = (unsigned char)(id >> 8);
+    h[3] = (unsigned char)id;
+    h[4] = (unsigned char)(clen >> 8);
+    h[5] = (unsigned char)clen;
+    h[6] = (unsigned char)pad;
+    h[7] = 0;
+}
+
+void wf_fcgi_end_request(unsigned char out[16], unsigned req_id, uint32_t app_status,
+                         unsigned protocol_status)
+{
+    put_header(out, WF_FCGI_END_REQUEST, req_id, 8, 0);
+    out[8] = (unsigned char)(app_status >> 24);
+    out[9] = (unsigned char)(app_status >> 16);
+    out[10] = (unsigned char)(app_status >> 8);
+    out[11] = (unsigned char)app_status;
+    out[12] = (unsigned char)protocol_status;
+    memset(out + 13, 0, 3);
+}
+
+/* Reads one pair length at *pos; -1 when it runs past end. */
+static long get_len(const unsigned char *c, size_t end, size_t *pos)
+{
+    if (*pos >= end)
+        return -1;
+    if (!(c[*pos] & 0x80))
+        return c[(*pos)++];
+    if (end - *pos < 4)
+        return -1;
+    *pos += 4;
+    return ((long)(c[*pos - 4] & 0x7f) << 24) | ((long)c[*pos - 3] << 16) |
+           ((long)c[*pos - 2] << 8) | c[*pos - 1];
+}
+
+long wf_fcgi_mgmt_reply(const unsigned char *rec, size_t len, unsigned long max_conns,
+                        unsigned long max_reqs, unsigned char *out, size_t cap)
+{
+    static const char *const names[3] = { "FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS" };
+    unsigned long values[3];
+    int asked[3] = { 0, 0, 0 };
+    size_t clen, pos = WF_FCGI_HEADER_LEN, end, o;
+    unsigned i, pad;
+
+    if (len < WF_FCGI_HEADER_LEN)
+        return -1;
+    clen = ((size_t)rec[4] << 8) | rec[5];
+    if (len < WF_FCGI_HEADER_LEN + clen)
+        return -1;
+    if (rec[1] != WF_FCGI_GET_VALUES) {
+        if (cap < 16)
+            return -1;
+        put_header(out, WF_FCGI_UNKNOWN_TYPE, 0, 8, 0);
+        out[8] = rec[1];
+        memset(out + 9, 0, 7);
+        return 16;
+    }
+    end = WF_FCGI_HEADER_LEN + clen;
+    while (pos < end) {
+        long nlen = get_len(rec, end, &pos), vlen;
+        if (nlen < 0 || (vlen = get_len(rec, end, &pos)) < 0 ||
+            (size_t)nlen > end - pos || (size_t)vlen > end - pos - (size_t)nlen)
+            return -1;
+        for (i = 0; i < 3; i++)
+            if ((size_t)nlen == strlen(names[i]) && memcmp(rec + pos, names[i], (size_t)nlen) == 0)
+                asked[i] = 1;
+        pos += (size_t)nlen + (size_t)vlen;
+    }
+    values[0] = max_conns;
+    values[1] = max_reqs;
+    values[2] = 0;
+    o = WF_FCGI_HEADER_LEN;
+    for (i = 0; i < 3; i++) {
+        char v[24];
+        size_t nl = strlen(names[i]);
+        int vl;
+        if (!asked[i])
+            continue;
+        vl = snprintf(v, sizeof v, "%lu", values[i]);
+        if (vl < 0 || o + 2 + nl + (size_t)vl > cap)
+            return -1;
+        out[o++] = (unsigned char)nl;
+        out[o++] = (unsigned char)vl;
+        memcpy(out + o, names[i], nl);
+        o += nl;
+        memcpy(out + o, v, (size_t)vl);
+        o += (size_t)vl;
+    }
+    clen = o - WF_FCGI_HEADER_LEN;
+    pad = (unsigned)((8 - clen % 8) % 8);
+    if (o + pad > cap)
+        return -1;
+    memset(out + o, 0, pad);
+    put_header(out, WF_FCGI_GET_VALUES_RESULT, 0, clen, pad);
+    return (long)(o + pad);
+}
