@@ -127,3 +127,8 @@ EXTRA_DIST += \
 # The README's main job (contrib/demo.sh) in one-shot mode.
 TESTS += tests/t-demo.sh
 EXTRA_DIST += tests/t-demo.sh
+
+# Operations (issue 11): each test self-contained, named t-ops-*.sh with
+# its driver tests/py/ops_*.py (which use tests/py/pm_lib.py).
+TESTS += tests/t-ops-config.sh
+EXTRA_DIST += tests/t-ops-config.sh tests/py/ops_config.py
