@@ -40,14 +40,17 @@ static int types_init(void)
     return s_close ? 0 : -1;
 }
 
-int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
-                  char *err, size_t errlen)
+/* app_stderr: sys.stderr becomes a log stream like wsgi.errors (a serving
+ * process; --check leaves it alone). */
+static int setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts, int app_stderr,
+                 char *err, size_t errlen)
 {
     struct wf_environ_opts eo = { cfg->url_scheme, cfg->script_name, opts->multithread,
                                   opts->multiprocess, opts->run_once };
     char summary[512];
 
-    if (types_init() < 0 || wf_environ_init(&eo) < 0) {
+    if (types_init() < 0 || wf_environ_init(&eo) < 0 ||
+        (app_stderr && wf_errors_install_stderr() < 0)) {
         wf_py_exception_summary(summary, sizeof summary);
         snprintf(err, errlen, "internal set-up failed: %s", summary);
         wf_py_log_exception(NULL);
@@ -62,6 +65,12 @@ int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
         return -1;
     }
     return 0;
+}
+
+int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
+                  char *err, size_t errlen)
+{
+    return setup(cfg, opts, 1, err, errlen);
 }
 
 void wf_wsgi_teardown(void)
@@ -204,7 +213,7 @@ int wf_wsgi_check(const struct wf_config *cfg)
         fprintf(stderr, "wsgi-fcgi: %s\n", err);
         return 1;
     }
-    if (wf_wsgi_setup(cfg, &opts, err, sizeof err) < 0) {
+    if (setup(cfg, &opts, 0, err, sizeof err) < 0) {
         fprintf(stderr, "wsgi-fcgi: %s\n", err);
     } else {
         repr = PyObject_Repr(application);

@@ -132,3 +132,5 @@ EXTRA_DIST += tests/t-demo.sh
 # its driver tests/py/ops_*.py (which use tests/py/pm_lib.py).
 TESTS += tests/t-ops-config.sh
 EXTRA_DIST += tests/t-ops-config.sh tests/py/ops_config.py
+TESTS += tests/t-ops-logs.sh
+EXTRA_DIST += tests/t-ops-logs.sh tests/py/ops_logs.py
