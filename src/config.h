@@ -59,6 +59,7 @@ struct wf_config {
     unsigned threads;             /* -t, default 1 */
     unsigned processes;           /* -p, default 1 */
     unsigned long max_requests;   /* --max-requests, 0 = never */
+    unsigned long long max_body;  /* --max-body bytes, 0 = no limit */
     unsigned timeout;             /* --timeout seconds, 0 = none */
     unsigned graceful_timeout;    /* --graceful-timeout seconds, default 30 */
 

@@ -425,6 +425,15 @@ static void fcgi_finish(void *state, struct wf_request *req)
 {
     struct fcgi_state *st = state;
 
+    if (req->no_keep && !req->abort && !req->client_gone) {
+        /* e.g. a 413: END_REQUEST, then close without reading the body. */
+        st->fx.keepConnection = 1;
+        FCGX_Finish_r(&st->fx);
+        if (st->fx.ipcFd >= 0)
+            wf_linger_close(st->fx.ipcFd, WF_LINGER_MS);
+        st->fx.ipcFd = -1;
+        return;
+    }
     end_request(st, req->abort || req->client_gone);
 }
 

@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -43,6 +46,42 @@ ssize_t wf_read_full(int fd, void *buf, size_t len)
         got += (size_t)r;
     }
     return (ssize_t)got;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void wf_linger_close(int fd, int ms)
+{
+    char sink[65536];
+    long long deadline = mono_ms() + ms;
+
+    if (shutdown(fd, SHUT_WR) == 0) {
+        for (;;) {
+            long long left = deadline - mono_ms();
+            struct pollfd p = { fd, POLLIN, 0 };
+            ssize_t r;
+
+            if (left <= 0)
+                break;
+            r = poll(&p, 1, (int)left);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            r = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+                continue;
+            if (r <= 0)
+                break;
+        }
+    }
+    close(fd);
 }
 
 int wf_set_cloexec(int fd, int on)

@@ -13,6 +13,14 @@ int wf_write_all(int fd, const void *buf, size_t len);
 /* Reads up to len bytes, retrying short reads until len or end of file;
  * returns the count (less than len only at end of file) or -1. */
 ssize_t wf_read_full(int fd, void *buf, size_t len);
+/* Closes a connection whose peer may still be sending (the rest of a body
+ * that was refused): shutdown(SHUT_WR), so the peer sees the end of the
+ * response, then reads and discards what arrives until end of file or for
+ * at most ms milliseconds, then close().  Closing at once with unread data
+ * would make the kernel reset the connection, and the peer could lose the
+ * response it has not read yet. */
+#define WF_LINGER_MS 1000
+void wf_linger_close(int fd, int ms);
 int wf_set_cloexec(int fd, int on);
 int wf_set_nonblock(int fd, int on);
 

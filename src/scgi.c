@@ -333,6 +333,12 @@ static void scgi_finish(void *state, struct wf_request *req)
 
     if (!req->client_gone && scgi_flush(req) < 0)
         req->client_gone = 1;
+    if (req->no_keep && !req->client_gone && st->fd >= 0) {
+        /* e.g. a 413: close without reading the body. */
+        wf_linger_close(st->fd, WF_LINGER_MS);
+        st->fd = -1;
+        return;
+    }
     if (!req->client_gone && !req->abort && st->body_left > 0) {
         /* Read what the application left of the body, so closing cannot
          * reset the connection under the response. */

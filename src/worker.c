@@ -186,7 +186,8 @@ static void *serve(void *arg)
         long long start = wf_access_log_enabled() ? now_us() : 0;
 
         board_begin(ctx, &req);
-        wf_wsgi_handle(&req);
+        if (wf_req_limit_body(&req, ctx->cfg->max_body) == 0)   /* else answered 413 */
+            wf_wsgi_handle(&req);
         /* The params live until finish: log first. */
         if (start)
             access_log(&req, start, now_us());

@@ -100,7 +100,7 @@ static void fail(struct wf_request *req, PyObject *sr)
     if (!sr || !wf_response_headers_sent(sr)) {
         snprintf(context, sizeof context, "error in the application serving %s; answered 500", label);
         wf_py_log_exception(context);
-        wf_response_send_error(req, 500, "Internal Server Error");
+        wf_response_send_error(req, 500);
         return;
     }
     snprintf(context, sizeof context,

@@ -579,6 +579,9 @@ START_TEST(cfg_errors)
     parse_bad(ARGV("-s", "host:0", "app.py"), NULL);
     parse_bad(ARGV("--stats", "nowhere", "app.py"), NULL);
     parse_bad(ARGV("mod:1x"), NULL);
+    parse_bad(ARGV("--max-body", "0", "app.py"), "--max-body");
+    parse_bad(ARGV("--max-body", "1k", "app.py"), "--max-body");
+    parse_bad(ARGV("--max-body", "-5", "app.py"), "--max-body");
 }
 END_TEST
 
@@ -594,6 +597,22 @@ START_TEST(cfg_script_name_forms)
     wf_config_free(&cfg);
     ck_assert_msg(parse(&cfg, ARGV("--url-scheme", "http", "app.py")) == WF_CONFIG_RUN, "%s", err);
     ck_assert_str_eq(cfg.url_scheme, "http");
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_limits)
+{
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("app.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.max_body, 0);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--max-body", "1048576", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.max_body, 1048576);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--max-body", "1", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.max_body, 1);
     wf_config_free(&cfg);
 }
 END_TEST
@@ -904,6 +923,7 @@ Suite *suite_config(void)
     tcase_add_test(cfg, cfg_errors);
     tcase_add_test(cfg, cfg_script_name_forms);
     tcase_add_test(cfg, cfg_threads_bounds);
+    tcase_add_test(cfg, cfg_limits);
     tcase_add_test(cfg, cfg_help_version);
     tcase_add_test(cfg, cfg_reparse);
     suite_add_tcase(s, cfg);

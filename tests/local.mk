@@ -134,3 +134,5 @@ TESTS += tests/t-ops-config.sh
 EXTRA_DIST += tests/t-ops-config.sh tests/py/ops_config.py
 TESTS += tests/t-ops-logs.sh
 EXTRA_DIST += tests/t-ops-logs.sh tests/py/ops_logs.py
+TESTS += tests/t-ops-max-body.sh
+EXTRA_DIST += tests/t-ops-max-body.sh tests/py/ops_max_body.py
