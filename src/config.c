@@ -306,6 +306,8 @@ void wf_usage(void)
 "      --max-requests N      replace a worker after N requests\n"
 "      --max-body BYTES      answer 413 to a larger CONTENT_LENGTH (a longer body\n"
 "                            without one: OSError in wsgi.input.read)\n"
+"      --max-rss MIB         replace a worker whose resident memory exceeds MIB\n"
+"                            after a request (its replacement starts first)\n"
 "      --timeout SEC         kill and replace a worker whose request runs longer\n"
 "      --graceful-timeout SEC  time in-flight requests get after SIGTERM/SIGHUP (30)\n"
 "Housekeeping:\n"
@@ -339,7 +341,7 @@ enum {
     OPT_CHDIR, OPT_PYTHONPATH, OPT_VIRTUALENV, OPT_CALLABLE, OPT_URL_SCHEME,
     OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
     OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS,
-    OPT_LOG_TO_SERVER, OPT_CONFIG, OPT_MAX_BODY
+    OPT_LOG_TO_SERVER, OPT_CONFIG, OPT_MAX_BODY, OPT_MAX_RSS
 };
 
 static const struct option long_options[] = {
@@ -355,6 +357,7 @@ static const struct option long_options[] = {
     { "processes", required_argument, NULL, 'p' },
     { "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
     { "max-body", required_argument, NULL, OPT_MAX_BODY },
+    { "max-rss", required_argument, NULL, OPT_MAX_RSS },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "graceful-timeout", required_argument, NULL, OPT_GRACEFUL_TIMEOUT },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
@@ -497,6 +500,11 @@ static int apply_option(struct wf_config *cfg, int id, const char *arg, char *er
         if (wf_parse_uint("--max-body", arg, 1, ULONG_MAX, &v, err, errlen) < 0)
             return -1;
         cfg->max_body = v;
+        break;
+    case OPT_MAX_RSS:
+        if (wf_parse_uint("--max-rss", arg, 1, 1048576, &v, err, errlen) < 0)
+            return -1;
+        cfg->max_rss = v;
         break;
     case OPT_TIMEOUT:
         if (wf_parse_uint("--timeout", arg, 1, 86400, &v, err, errlen) < 0)
@@ -904,6 +912,11 @@ static const char *option_value(const struct wf_config *cfg, int id, char *buf, 
         if (!cfg->max_body)
             return NULL;
         snprintf(buf, len, "%llu", cfg->max_body);
+        return buf;
+    case OPT_MAX_RSS:
+        if (!cfg->max_rss)
+            return NULL;
+        snprintf(buf, len, "%lu", cfg->max_rss);
         return buf;
     case OPT_TIMEOUT:
         if (!cfg->timeout)

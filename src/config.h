@@ -60,6 +60,7 @@ struct wf_config {
     unsigned processes;           /* -p, default 1 */
     unsigned long max_requests;   /* --max-requests, 0 = never */
     unsigned long long max_body;  /* --max-body bytes, 0 = no limit */
+    unsigned long max_rss;        /* --max-rss MiB, 0 = no limit */
     unsigned timeout;             /* --timeout seconds, 0 = none */
     unsigned graceful_timeout;    /* --graceful-timeout seconds, default 30 */
 

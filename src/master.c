@@ -17,6 +17,10 @@
  *     respawns with exponential back-off while workers die young;
  *   - kills a worker whose request outlives --timeout, with a log line
  *     naming that request;
+ *   - replaces a worker grown past --max-rss: the worker publishes its
+ *     resident set after each request and asks to be replaced; the master
+ *     starts the replacement first and sends the old one SIGTERM (it
+ *     finishes its requests) only once the replacement is ready;
  *   - answers --stats with a JSON snapshot.
  * SIGHUP starts a new generation; the old one gets SIGTERM (and finishes
  * its requests) only once every new worker is ready, so no connection is
@@ -155,7 +159,7 @@ static unsigned count(struct master *m, unsigned generation, int ready_only)
     for (i = 0; i < m->board->nslots; i++) {
         struct wf_worker_slot *s = slot(m, i);
         int st = atomic_load(&s->state);
-        if (s->pid && s->generation == generation && st != WF_SLOT_STOPPING &&
+        if (s->pid && s->generation == generation && st != WF_SLOT_STOPPING && !s->replacing &&
             (!ready_only || st == WF_SLOT_READY))
             n++;
     }
@@ -267,6 +271,54 @@ static void check_timeouts(struct master *m, long long now)
                 break;
             }
         }
+    }
+}
+
+/* --max-rss: a worker that grew past the limit after a request asked to be
+ * replaced.  It stops counting, so the spawn step starts its replacement;
+ * it keeps serving until that one is ready (retire_replaced). */
+static void check_rss(struct master *m)
+{
+    unsigned i;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        if (!s->pid || s->replacing || s->generation != m->generation ||
+            atomic_load(&s->state) != WF_SLOT_READY ||
+            atomic_load(&s->retire) != WF_RETIRE_MAX_RSS)
+            continue;
+        /* Rounded up: a figure over the limit never reads as equal to it. */
+        wf_log(WF_LOG_WARNING, "worker %d: RSS %lld MiB > --max-rss %lu MiB after a request; "
+               "replacing it", (int)s->pid, (atomic_load(&s->rss_kb) + 1023) / 1024, m->cfg->max_rss);
+        s->replacing = 1;
+    }
+}
+
+/* A worker being replaced stops (SIGTERM: it finishes its requests) only
+ * once its generation has as many other workers ready as it should have
+ * (a ready replacement counts even if it asked to be replaced in turn). */
+static void retire_replaced(struct master *m, long long now)
+{
+    unsigned i, k;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        unsigned others = 0;
+        if (!s->pid || !s->replacing || atomic_load(&s->state) == WF_SLOT_STOPPING)
+            continue;
+        for (k = 0; k < m->board->nslots; k++) {
+            struct wf_worker_slot *o = slot(m, k);
+            if (o != s && o->pid && o->generation == s->generation &&
+                atomic_load(&o->state) == WF_SLOT_READY)
+                others++;
+        }
+        if (others < m->target)
+            continue;
+        wf_log(WF_LOG_INFO, "worker %d: its replacement is ready; it finishes its requests and exits",
+               (int)s->pid);
+        atomic_store(&s->state, WF_SLOT_STOPPING);
+        s->stop_ms = now;
+        kill(s->pid, SIGTERM);
     }
 }
 
@@ -564,6 +616,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 newest->stop_ms = now;
                 kill(newest->pid, SIGTERM);
             }
+            check_rss(&m);
             while (count(&m, m.generation, 0) < m.target && now >= m.next_spawn) {
                 if (spawn(&m) < 0) {
                     m.next_spawn = now + 1000;
@@ -578,6 +631,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 signal_generation(&m, m.old_generation, SIGTERM);
                 m.reloading = 0;
             }
+            retire_replaced(&m, now);
             check_timeouts(&m, now);
             check_retiring(&m, now);
         } else {

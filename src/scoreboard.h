@@ -16,6 +16,9 @@
 
 enum wf_slot_state { WF_SLOT_FREE = 0, WF_SLOT_STARTING, WF_SLOT_READY, WF_SLOT_STOPPING };
 
+/* Why a worker asks the master to replace it (wf_worker_slot.retire). */
+enum wf_retire_cause { WF_RETIRE_NONE = 0, WF_RETIRE_MAX_RSS };
+
 struct wf_thread_slot {
     _Atomic long long start_ms;      /* monotonic ms the request began; 0 = idle */
     char label[WF_LABEL_LEN];        /* "GET /path" of that request */
@@ -31,6 +34,12 @@ struct wf_worker_slot {
     _Atomic unsigned long long errors;   /* 5xx answers and aborted responses */
     _Atomic int in_flight;
     _Atomic int acceptors;           /* threads idle in accept right now */
+    _Atomic long long rss_kb;        /* resident set after its last request
+                                      * (measured with --max-rss; once it asked
+                                      * to retire, the figure that made it) */
+    _Atomic int retire;              /* enum wf_retire_cause, set by the worker */
+    int replacing;                   /* master only: a replacement is on its way
+                                      * (this worker no longer counts) */
     struct wf_thread_slot threads[]; /* scoreboard->threads entries */
 };
 
@@ -46,6 +55,13 @@ struct wf_scoreboard {
 struct wf_scoreboard *wf_scoreboard_new(unsigned nslots, unsigned threads);
 void wf_scoreboard_free(struct wf_scoreboard *sb);
 struct wf_worker_slot *wf_scoreboard_slot(struct wf_scoreboard *sb, unsigned i);
+
+/* --max-rss, in a worker after each request: reads its resident set
+ * (one pread(2) of /proc/self/statm on a descriptor kept open), publishes
+ * it in its slot and, once it exceeds limit_kb, asks the master to replace
+ * it (retire = WF_RETIRE_MAX_RSS).  Does nothing when limit_kb is 0 or
+ * there is no master.  Any thread; no locks. */
+void wf_rss_after_request(unsigned long long limit_kb);
 
 /* Monotonic clock in milliseconds. */
 long long wf_now_ms(void);

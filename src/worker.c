@@ -193,6 +193,7 @@ static void *serve(void *arg)
             access_log(&req, start, now_us());
         ctx->front->finish(state, &req);
         board_end(ctx, &req);
+        wf_rss_after_request((unsigned long long)ctx->cfg->max_rss * 1024);   /* --max-rss */
         wf_req_reset(&req);
         if (max && atomic_fetch_add(&served, 1) + 1 == max) {
             /* Recycle: the main thread stops this process gracefully. */

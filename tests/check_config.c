@@ -582,6 +582,9 @@ START_TEST(cfg_errors)
     parse_bad(ARGV("--max-body", "0", "app.py"), "--max-body");
     parse_bad(ARGV("--max-body", "1k", "app.py"), "--max-body");
     parse_bad(ARGV("--max-body", "-5", "app.py"), "--max-body");
+    parse_bad(ARGV("--max-rss", "0", "app.py"), "--max-rss");
+    parse_bad(ARGV("--max-rss", "1048577", "app.py"), "--max-rss");
+    parse_bad(ARGV("--max-rss", "256M", "app.py"), "--max-rss");
 }
 END_TEST
 
@@ -607,12 +610,16 @@ START_TEST(cfg_limits)
 
     ck_assert_int_eq(parse(&cfg, ARGV("app.py")), WF_CONFIG_RUN);
     ck_assert_uint_eq(cfg.max_body, 0);
+    ck_assert_uint_eq(cfg.max_rss, 0);
     wf_config_free(&cfg);
     ck_assert_msg(parse(&cfg, ARGV("--max-body", "1048576", "app.py")) == WF_CONFIG_RUN, "%s", err);
     ck_assert_uint_eq(cfg.max_body, 1048576);
     wf_config_free(&cfg);
     ck_assert_msg(parse(&cfg, ARGV("--max-body", "1", "app.py")) == WF_CONFIG_RUN, "%s", err);
     ck_assert_uint_eq(cfg.max_body, 1);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--max-rss", "256", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.max_rss, 256);
     wf_config_free(&cfg);
 }
 END_TEST

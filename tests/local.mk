@@ -136,3 +136,5 @@ TESTS += tests/t-ops-logs.sh
 EXTRA_DIST += tests/t-ops-logs.sh tests/py/ops_logs.py
 TESTS += tests/t-ops-max-body.sh
 EXTRA_DIST += tests/t-ops-max-body.sh tests/py/ops_max_body.py
+TESTS += tests/t-ops-max-rss.sh
+EXTRA_DIST += tests/t-ops-max-rss.sh tests/py/ops_max_rss.py
