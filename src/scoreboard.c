@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,16 @@
 
 struct wf_worker_slot *wf_my_slot;
 struct wf_scoreboard *wf_board;
+int wf_dump_fd = -1;
+
+int wf_gettid(void)
+{
+    static __thread int tid;
+
+    if (!tid)
+        tid = (int)syscall(SYS_gettid);
+    return tid;
+}
 
 static size_t board_size(unsigned nslots, size_t slot_size)
 {

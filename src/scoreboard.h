@@ -8,6 +8,7 @@
 #ifndef WF_SCOREBOARD_H
 #define WF_SCOREBOARD_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -21,6 +22,7 @@ enum wf_retire_cause { WF_RETIRE_NONE = 0, WF_RETIRE_MAX_RSS };
 
 struct wf_thread_slot {
     _Atomic long long start_ms;      /* monotonic ms the request began; 0 = idle */
+    _Atomic int tid;                 /* the request thread's kernel tid (gettid) */
     char label[WF_LABEL_LEN];        /* "GET /path" of that request */
 };
 
@@ -69,5 +71,17 @@ long long wf_now_ms(void);
 /* The calling worker's slot (NULL when there is no master). */
 extern struct wf_worker_slot *wf_my_slot;
 extern struct wf_scoreboard *wf_board;
+
+/* --timeout tracebacks.  A worker has Python's faulthandler dump the
+ * traceback of every thread into wf_dump_fd (the write end of a pipe the
+ * master reads; -1 when there is no master) on WF_SIG_TRACEBACK, a signal
+ * no worker thread blocks.  The master sends it to the stuck thread itself
+ * (tgkill with the tid above), so faulthandler marks that thread "Current
+ * thread"; faulthandler writes without taking the GIL. */
+#define WF_SIG_TRACEBACK (SIGRTMIN + 2)
+extern int wf_dump_fd;
+
+/* The calling thread's kernel tid (cached per thread). */
+int wf_gettid(void);
 
 #endif

@@ -154,6 +154,7 @@ static void board_begin(const struct thread_ctx *ctx, const struct wf_request *r
     if (ctx->cfg->timeout)        /* the label's only reader */
         wf_req_label(req, t->label, sizeof t->label);
     atomic_fetch_add(&wf_my_slot->in_flight, 1);
+    atomic_store(&t->tid, wf_gettid());      /* --timeout: where to send the dump signal */
     atomic_store(&t->start_ms, wf_now_ms());
 }
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "py.h"
 #include "response.h"
+#include "scoreboard.h"
 #include "wsgi.h"
 
 static PyObject *application;
@@ -40,8 +41,40 @@ static int types_init(void)
     return s_close ? 0 : -1;
 }
 
-/* app_stderr: sys.stderr becomes a log stream like wsgi.errors (a serving
- * process; --check leaves it alone). */
+/* --timeout tracebacks (scoreboard.h): faulthandler.register(
+ * WF_SIG_TRACEBACK, file=wf_dump_fd, all_threads=True, chain=False).
+ * Without a master (wf_dump_fd < 0) nothing is registered.  A failure is
+ * logged; the worker serves anyway (a stuck request is then killed
+ * without its tracebacks). */
+static void register_tracebacks(void)
+{
+    PyObject *mod = NULL, *reg = NULL, *args = NULL, *kw = NULL, *res = NULL;
+
+    if (wf_dump_fd < 0)
+        return;
+    mod = PyImport_ImportModule("faulthandler");
+    if (mod)
+        reg = PyObject_GetAttrString(mod, "register");
+    if (reg)
+        args = Py_BuildValue("(i)", (int)WF_SIG_TRACEBACK);
+    if (args)
+        kw = Py_BuildValue("{s:i,s:O,s:O}", "file", wf_dump_fd, "all_threads", Py_True,
+                           "chain", Py_False);
+    if (kw)
+        res = PyObject_Call(reg, args, kw);
+    if (!res)
+        wf_py_log_exception("faulthandler.register failed: a request killed by --timeout "
+                            "will be logged without its tracebacks");
+    Py_XDECREF(res);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    Py_XDECREF(reg);
+    Py_XDECREF(mod);
+}
+
+/* app_stderr: sys.stderr becomes a log stream like wsgi.errors, and the
+ * tracebacks of --timeout are registered (a serving process; --check
+ * leaves both alone). */
 static int setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts, int app_stderr,
                  char *err, size_t errlen)
 {
@@ -57,6 +90,8 @@ static int setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts, i
         return -1;
     }
     log_to_server = cfg->log_to_server;
+    if (app_stderr)
+        register_tracebacks();
     application = wf_app_load(&cfg->app);
     if (!application) {
         wf_py_exception_summary(summary, sizeof summary);

@@ -138,3 +138,5 @@ TESTS += tests/t-ops-max-body.sh
 EXTRA_DIST += tests/t-ops-max-body.sh tests/py/ops_max_body.py
 TESTS += tests/t-ops-max-rss.sh
 EXTRA_DIST += tests/t-ops-max-rss.sh tests/py/ops_max_rss.py
+TESTS += tests/t-ops-timeout.sh
+EXTRA_DIST += tests/t-ops-timeout.sh tests/py/ops_timeout.py
