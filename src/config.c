@@ -1,16 +1,30 @@
 /*
- * config.c - getopt_long, range-checked numbers, addresses and the APP spec.
- * Pure parsing: no descriptor is opened and nothing is imported.
+ * config.c - getopt_long, the --config file, range-checked numbers,
+ * addresses and the APP spec.  Pure parsing: nothing is bound, created or
+ * imported; the only descriptor opened is the --config file's, to read it.
+ *
+ * DESIGN
+ * Every option has one entry in long_options and one case in
+ * apply_option(), which validates and stores a value.  The command line and
+ * the --config file both go through apply_option: first getopt_long
+ * collects the command line (and finds --config), then the file is applied,
+ * then the collected command line, so the command line wins without a
+ * second parser of values.  cfg->origin records, per option, where its
+ * value came from, for --check's report.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "scgi.h"
@@ -300,11 +314,14 @@ void wf_usage(void)
 "      --io-timeout SEC      end a request whose body read or response write makes\n"
 "                            no progress for SEC seconds (default 120)\n"
 "      --max-connections N   connections a worker holds; past it the longest idle\n"
-"                            kept one is closed for a new one (default 1024)\n"
-"Serving:\n"
+"                            kept one is closed for a new one (default 1024)\n""Serving:\n"
 "  -p, --processes N         worker processes under a supervising master (default 1)\n"
 "  -t, --threads N           request threads per process (default 1)\n"
 "      --max-requests N      replace a worker after N requests\n"
+"      --max-body BYTES      answer 413 to a larger CONTENT_LENGTH (a longer body\n"
+"                            without one: OSError in wsgi.input.read)\n"
+"      --max-rss MIB         replace a worker whose resident memory exceeds MIB\n"
+"                            after a request (its replacement starts first)\n"
 "      --timeout SEC         kill and replace a worker whose request runs longer\n"
 "      --graceful-timeout SEC  time in-flight requests get after SIGTERM/SIGHUP (30)\n"
 "Housekeeping:\n"
@@ -322,7 +339,9 @@ void wf_usage(void)
 "      --callable NAME       name of the WSGI callable (default application)\n"
 "      --url-scheme SCHEME   force wsgi.url_scheme to http or https\n"
 "      --script-name PREFIX  mount point: SCRIPT_NAME=PREFIX, PATH_INFO=the rest\n"
-"      --check               load the application, report and exit 0/1\n"
+"      --config FILE         read options from FILE, one 'name = value' per line\n"
+"                            (long option names; the command line wins)\n"
+"      --check               report the settings, load the application, exit 0/1\n"
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
 "\n"
@@ -335,7 +354,8 @@ enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_OWNER, OPT_FD, OPT_BACKLOG, OPT_CGI,
     OPT_CHDIR, OPT_PYTHONPATH, OPT_VIRTUALENV, OPT_CALLABLE, OPT_URL_SCHEME,
     OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
-    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS, OPT_LOG_TO_SERVER,
+    OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS,
+    OPT_LOG_TO_SERVER, OPT_CONFIG, OPT_MAX_BODY, OPT_MAX_RSS,
     OPT_PROTOCOL, OPT_HEADER_TIMEOUT, OPT_IO_TIMEOUT, OPT_MAX_CONNECTIONS
 };
 
@@ -355,6 +375,8 @@ static const struct option long_options[] = {
     { "threads", required_argument, NULL, 't' },
     { "processes", required_argument, NULL, 'p' },
     { "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+    { "max-body", required_argument, NULL, OPT_MAX_BODY },
+    { "max-rss", required_argument, NULL, OPT_MAX_RSS },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "graceful-timeout", required_argument, NULL, OPT_GRACEFUL_TIMEOUT },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
@@ -371,17 +393,266 @@ static const struct option long_options[] = {
     { "url-scheme", required_argument, NULL, OPT_URL_SCHEME },
     { "script-name", required_argument, NULL, OPT_SCRIPT_NAME },
     { "check", no_argument, NULL, OPT_CHECK },
+    { "config", required_argument, NULL, OPT_CONFIG },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
 };
 
-enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **argv,
-                                      char *err, size_t errlen)
+#define NOPTIONS (sizeof long_options / sizeof long_options[0] - 1)
+#define APP_ORIGIN NOPTIONS          /* cfg->origin slot of APP */
+_Static_assert(NOPTIONS + 1 <= WF_CONFIG_MAX_OPTIONS, "raise WF_CONFIG_MAX_OPTIONS");
+
+/* A --config file larger than this is refused (it is a list of options). */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+static int option_index(int id)
 {
-    int c;
+    size_t i;
+
+    for (i = 0; i < NOPTIONS; i++)
+        if (long_options[i].val == id)
+            return (int)i;
+    return -1;
+}
+
+/* Options that may be given several times, each value kept. */
+static int repeatable(int id)
+{
+    return id == OPT_PYTHONPATH;
+}
+
+/* Forgets every value of a repeatable option (the command line replaces
+ * the file's). */
+static void reset_option(struct wf_config *cfg, int id)
+{
+    if (id == OPT_PYTHONPATH)
+        cfg->npythonpath = 0;
+}
+
+/* A flag: NULL (given on the command line) is true; in a file the value is
+ * true/false, yes/no, on/off or 1/0, in any case. */
+static int parse_flag(const char *opt, const char *arg, int *out, char *err, size_t errlen)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    size_t i;
+
+    if (!arg) {
+        *out = 1;
+        return 0;
+    }
+    for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(arg, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(arg, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    seterr(err, errlen, "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)", opt, arg);
+    return -1;
+}
+
+/* Validates and stores one option's value: the single code path of the
+ * command line and the --config file.  arg is NULL for a flag given on the
+ * command line. */
+static int apply_option(struct wf_config *cfg, int id, const char *arg, char *err, size_t errlen)
+{
     unsigned long v;
 
+    switch (id) {
+    case 's':
+        if (wf_addr_parse(arg, &cfg->addr, err, errlen) < 0)
+            return -1;
+        cfg->socket_arg = arg;
+        break;
+    case OPT_SOCKET_MODE:
+        if (wf_parse_mode("--socket-mode", arg, &cfg->socket_mode, err, errlen) < 0)
+            return -1;
+        cfg->socket_mode_set = 1;
+        break;
+    case OPT_SOCKET_OWNER:
+        if (!*arg || *arg == ':') {
+            seterr(err, errlen, "--socket-owner: expected USER[:GROUP]");
+            return -1;
+        }
+        cfg->socket_owner = arg;
+        break;
+    case OPT_FD:
+        if (wf_parse_uint("--fd", arg, 0, 65535, &v, err, errlen) < 0)
+            return -1;
+        cfg->fd = (int)v;
+        break;
+    case OPT_BACKLOG:
+        if (wf_parse_uint("--backlog", arg, 1, 65535, &v, err, errlen) < 0)
+            return -1;
+        cfg->backlog = (unsigned)v;
+        break;
+    case OPT_CGI:
+        return parse_flag("--cgi", arg, &cfg->cgi, err, errlen);
+    case OPT_SCGI: {
+        int on = 0;
+        if (parse_flag("--scgi", arg, &on, err, errlen) < 0)
+            return -1;
+        if (on)
+            cfg->protocol = WF_PROTOCOL_SCGI;
+        else if (cfg->protocol == WF_PROTOCOL_SCGI)
+            cfg->protocol = WF_PROTOCOL_FASTCGI;
+        return 0;
+    }
+    case OPT_PROTOCOL:
+        if (strcmp(arg, "fastcgi") == 0) {
+            cfg->protocol = WF_PROTOCOL_FASTCGI;
+        } else if (strcmp(arg, "scgi") == 0) {
+            cfg->protocol = WF_PROTOCOL_SCGI;
+        } else if (strcmp(arg, "auto") == 0) {
+            cfg->protocol = WF_PROTOCOL_AUTO;
+        } else {
+            seterr(err, errlen, "--protocol: expected fastcgi, scgi or auto, not '%s'", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_HEADER_TIMEOUT:
+        if (wf_parse_uint("--header-timeout", arg, 1, 86400, &v, err, errlen) < 0)
+            return -1;
+        cfg->header_timeout = (unsigned)v;
+        return 0;
+    case OPT_IO_TIMEOUT:
+        if (wf_parse_uint("--io-timeout", arg, 1, 86400, &v, err, errlen) < 0)
+            return -1;
+        cfg->io_timeout = (unsigned)v;
+        return 0;
+    case OPT_MAX_CONNECTIONS:
+        if (wf_parse_uint("--max-connections", arg, 1, 1000000, &v, err, errlen) < 0)
+            return -1;
+        cfg->max_connections = (unsigned)v;
+        return 0;
+    case OPT_MAX_HEADER:
+        if (wf_parse_uint("--max-header-size", arg, 256, WF_SCGI_MAX_MAX_HEADER, &v, err, errlen) < 0)
+            return -1;
+        cfg->max_header = v;
+        break;
+    case 't':
+        if (wf_parse_uint("--threads", arg, 1, 1024, &v, err, errlen) < 0)
+            return -1;
+        cfg->threads = (unsigned)v;
+        break;
+    case 'p':
+        if (wf_parse_uint("--processes", arg, 1, 256, &v, err, errlen) < 0)
+            return -1;
+        cfg->processes = (unsigned)v;
+        break;
+    case OPT_MAX_REQUESTS:
+        if (wf_parse_uint("--max-requests", arg, 1, 1000000000UL, &v, err, errlen) < 0)
+            return -1;
+        cfg->max_requests = v;
+        break;
+    case OPT_MAX_BODY:
+        if (wf_parse_uint("--max-body", arg, 1, ULONG_MAX, &v, err, errlen) < 0)
+            return -1;
+        cfg->max_body = v;
+        break;
+    case OPT_MAX_RSS:
+        if (wf_parse_uint("--max-rss", arg, 1, 1048576, &v, err, errlen) < 0)
+            return -1;
+        cfg->max_rss = v;
+        break;
+    case OPT_TIMEOUT:
+        if (wf_parse_uint("--timeout", arg, 1, 86400, &v, err, errlen) < 0)
+            return -1;
+        cfg->timeout = (unsigned)v;
+        break;
+    case OPT_GRACEFUL_TIMEOUT:
+        if (wf_parse_uint("--graceful-timeout", arg, 0, 86400, &v, err, errlen) < 0)
+            return -1;
+        cfg->graceful_timeout = (unsigned)v;
+        break;
+    case OPT_PIDFILE:
+        cfg->pidfile = arg;
+        break;
+    case OPT_USER:
+        cfg->user = arg;
+        break;
+    case OPT_GROUP:
+        cfg->group = arg;
+        break;
+    case OPT_ACCESS_LOG:
+        cfg->access_log = arg;
+        break;
+    case OPT_LOG_FILE:
+        cfg->log_file = arg;
+        break;
+    case OPT_LOG_TO_SERVER:
+        return parse_flag("--log-to-server", arg, &cfg->log_to_server, err, errlen);
+    case OPT_STATS:
+        if (wf_addr_parse(arg, &cfg->stats_addr, err, errlen) < 0)
+            return -1;
+        cfg->stats_arg = arg;
+        break;
+    case OPT_CHDIR:
+        cfg->chdir = arg;
+        break;
+    case OPT_PYTHONPATH: {
+        const char **p = realloc(cfg->pythonpath, (cfg->npythonpath + 1) * sizeof *p);
+        unsigned *o;
+        if (p)
+            cfg->pythonpath = p;
+        o = p ? realloc(cfg->pythonpath_origin, (cfg->npythonpath + 1) * sizeof *o) : NULL;
+        if (!o) {
+            seterr(err, errlen, "out of memory");
+            return -1;
+        }
+        cfg->pythonpath_origin = o;
+        o[cfg->npythonpath] = 0;      /* the caller sets the origin */
+        p[cfg->npythonpath++] = arg;
+        break;
+    }
+    case OPT_VIRTUALENV:
+        cfg->virtualenv = arg;
+        break;
+    case OPT_CALLABLE:
+        if (!is_attr_path(arg, strlen(arg))) {
+            seterr(err, errlen, "--callable: '%s' is not a Python name", arg);
+            return -1;
+        }
+        cfg->callable = arg;
+        break;
+    case OPT_URL_SCHEME:
+        if (strcmp(arg, "http") != 0 && strcmp(arg, "https") != 0) {
+            seterr(err, errlen, "--url-scheme: expected http or https, not '%s'", arg);
+            return -1;
+        }
+        cfg->url_scheme = arg;
+        break;
+    case OPT_SCRIPT_NAME:
+        if (arg[0] != '\0' && arg[0] != '/') {
+            seterr(err, errlen, "--script-name: '%s' must be empty or start with '/'", arg);
+            return -1;
+        }
+        cfg->script_name = arg;
+        break;
+    case OPT_CHECK:
+        return parse_flag("--check", arg, &cfg->check, err, errlen);
+    default:
+        seterr(err, errlen, "internal error: option %d has no handler", id);
+        return -1;
+    }
+    return 0;
+}
+
+/* Records where the value just applied for option idx came from. */
+static void set_origin(struct wf_config *cfg, int idx, unsigned origin)
+{
+    cfg->origin[idx] = origin;
+    if (long_options[idx].val == OPT_PYTHONPATH)
+        cfg->pythonpath_origin[cfg->npythonpath - 1] = origin;
+}
+
+static void set_defaults(struct wf_config *cfg)
+{
     memset(cfg, 0, sizeof *cfg);
     cfg->socket_mode = 0660;
     cfg->fd = -1;
@@ -394,219 +665,385 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
     cfg->header_timeout = WF_DEFAULT_HEADER_TIMEOUT;
     cfg->io_timeout = WF_DEFAULT_IO_TIMEOUT;
     cfg->max_connections = WF_DEFAULT_MAX_CONNECTIONS;
+}
 
+/* Reads the whole file (at most CONFIG_MAX_BYTES) into a NUL-terminated
+ * buffer the caller frees. */
+static char *read_config(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        seterr(err, errlen, "--config %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        ssize_t n;
+        if (len + 1 >= cap || !buf) {
+            char *b;
+            if (buf)
+                cap *= 2;
+            b = realloc(buf, cap);
+            if (!b) {
+                seterr(err, errlen, "out of memory");
+                goto fail;
+            }
+            buf = b;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            seterr(err, errlen, "--config %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > CONFIG_MAX_BYTES) {
+            seterr(err, errlen, "--config %s: larger than %d bytes", path, CONFIG_MAX_BYTES);
+            goto fail;
+        }
+    }
+    close(fd);
+    buf[len] = '\0';
+    *lenp = len;
+    return buf;
+fail:
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Trims blanks around [s, end) in place; returns the new start. */
+static char *trim(char *s, char *end)
+{
+    while (s < end && is_blank(*s))
+        s++;
+    while (end > s && is_blank(end[-1]))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+/* Applies the --config file: "name = value" lines, '#' comment lines and
+ * blank lines.  Errors name FILE:LINE. */
+static int load_config(struct wf_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char msg[512];
+    char *text, *p, *end;
+    size_t len;
+    unsigned line = 0;
+
+    text = read_config(path, &len, err, errlen);
+    if (!text)
+        return -1;
+    cfg->config_file = path;
+    cfg->config_text = text;
+    end = text + len;
+    for (p = text; p < end; ) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *eol = nl ? nl : end;
+        char *name, *value, *eq, *c;
+        int idx, id;
+
+        line++;
+        if (memchr(p, '\0', (size_t)(eol - p))) {
+            seterr(err, errlen, "%s:%u: a NUL byte in the line", path, line);
+            return -1;
+        }
+        name = trim(p, eol);
+        p = nl ? nl + 1 : end;
+        if (*name == '\0' || *name == '#')
+            continue;
+        eq = strchr(name, '=');
+        if (!eq) {
+            seterr(err, errlen, "%s:%u: expected 'name = value', not '%.100s'", path, line, name);
+            return -1;
+        }
+        value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+        name = trim(name, eq);
+        for (c = name; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        if (*name == '\0') {
+            seterr(err, errlen, "%s:%u: no option name before '='", path, line);
+            return -1;
+        }
+        if (strcmp(name, "app") == 0) {
+            if (cfg->origin[APP_ORIGIN]) {
+                seterr(err, errlen, "%s:%u: 'app' given twice (first on line %u)", path, line,
+                       cfg->origin[APP_ORIGIN]);
+                return -1;
+            }
+            cfg->app_arg = value;
+            cfg->origin[APP_ORIGIN] = line;
+            continue;
+        }
+        for (idx = 0; idx < (int)NOPTIONS; idx++)
+            if (strcmp(long_options[idx].name, name) == 0)
+                break;
+        if (idx == (int)NOPTIONS) {
+            seterr(err, errlen, "%s:%u: unknown option '%.100s' (see --help)", path, line, name);
+            return -1;
+        }
+        id = long_options[idx].val;
+        if (id == OPT_CONFIG || id == 'h' || id == 'V') {
+            seterr(err, errlen, "%s:%u: '%s' cannot be used in a configuration file", path, line, name);
+            return -1;
+        }
+        if (cfg->origin[idx] && !repeatable(id)) {
+            seterr(err, errlen, "%s:%u: '%s' given twice (first on line %u)", path, line, name,
+                   cfg->origin[idx]);
+            return -1;
+        }
+        if (apply_option(cfg, id, value, msg, sizeof msg) < 0) {
+            seterr(err, errlen, "%s:%u: %s", path, line, msg);
+            return -1;
+        }
+        set_origin(cfg, idx, line);
+    }
+    return 0;
+}
+
+struct given {
+    int id;
+    const char *arg;
+};
+
+enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **argv,
+                                      char *err, size_t errlen)
+{
+    struct given *given = NULL;
+    size_t ngiven = 0, i;
+    const char *config = NULL;
+    enum wf_config_result rc = WF_CONFIG_ERROR;
+    int c;
+
+    set_defaults(cfg);
+    given = calloc((size_t)argc + 1, sizeof *given);
+    if (!given) {
+        seterr(err, errlen, "out of memory");
+        return WF_CONFIG_ERROR;
+    }
+    /* 1. Collect the command line (values are checked when applied). */
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":s:t:p:hV", long_options, NULL)) != -1) {
         switch (c) {
-        case 's':
-            if (wf_addr_parse(optarg, &cfg->addr, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->socket_arg = optarg;
-            break;
-        case OPT_SOCKET_MODE:
-            if (wf_parse_mode("--socket-mode", optarg, &cfg->socket_mode, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->socket_mode_set = 1;
-            break;
-        case OPT_SOCKET_OWNER:
-            if (!*optarg || *optarg == ':') {
-                seterr(err, errlen, "--socket-owner: expected USER[:GROUP]");
-                return WF_CONFIG_ERROR;
-            }
-            cfg->socket_owner = optarg;
-            break;
-        case OPT_FD:
-            if (wf_parse_uint("--fd", optarg, 0, 65535, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->fd = (int)v;
-            break;
-        case OPT_BACKLOG:
-            if (wf_parse_uint("--backlog", optarg, 1, 65535, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->backlog = (unsigned)v;
-            break;
-        case OPT_CGI:
-            cfg->cgi = 1;
-            break;
-        case OPT_SCGI:
-            cfg->protocol = WF_PROTOCOL_SCGI;
-            break;
-        case OPT_PROTOCOL:
-            if (strcmp(optarg, "fastcgi") == 0) {
-                cfg->protocol = WF_PROTOCOL_FASTCGI;
-            } else if (strcmp(optarg, "scgi") == 0) {
-                cfg->protocol = WF_PROTOCOL_SCGI;
-            } else if (strcmp(optarg, "auto") == 0) {
-                cfg->protocol = WF_PROTOCOL_AUTO;
-            } else {
-                seterr(err, errlen, "--protocol: expected fastcgi, scgi or auto, not '%s'", optarg);
-                return WF_CONFIG_ERROR;
-            }
-            break;
-        case OPT_HEADER_TIMEOUT:
-            if (wf_parse_uint("--header-timeout", optarg, 1, 86400, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->header_timeout = (unsigned)v;
-            break;
-        case OPT_IO_TIMEOUT:
-            if (wf_parse_uint("--io-timeout", optarg, 1, 86400, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->io_timeout = (unsigned)v;
-            break;
-        case OPT_MAX_CONNECTIONS:
-            if (wf_parse_uint("--max-connections", optarg, 1, 1000000, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->max_connections = (unsigned)v;
-            break;
-        case OPT_MAX_HEADER:
-            if (wf_parse_uint("--max-header-size", optarg, 256, WF_SCGI_MAX_MAX_HEADER, &v,
-                              err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->max_header = v;
-            break;
-        case 't':
-            if (wf_parse_uint("--threads", optarg, 1, 1024, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->threads = (unsigned)v;
-            break;
-        case 'p':
-            if (wf_parse_uint("--processes", optarg, 1, 256, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->processes = (unsigned)v;
-            break;
-        case OPT_MAX_REQUESTS:
-            if (wf_parse_uint("--max-requests", optarg, 1, 1000000000UL, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->max_requests = v;
-            break;
-        case OPT_TIMEOUT:
-            if (wf_parse_uint("--timeout", optarg, 1, 86400, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->timeout = (unsigned)v;
-            break;
-        case OPT_GRACEFUL_TIMEOUT:
-            if (wf_parse_uint("--graceful-timeout", optarg, 0, 86400, &v, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->graceful_timeout = (unsigned)v;
-            break;
-        case OPT_PIDFILE:
-            cfg->pidfile = optarg;
-            break;
-        case OPT_USER:
-            cfg->user = optarg;
-            break;
-        case OPT_GROUP:
-            cfg->group = optarg;
-            break;
-        case OPT_ACCESS_LOG:
-            cfg->access_log = optarg;
-            break;
-        case OPT_LOG_FILE:
-            cfg->log_file = optarg;
-            break;
-        case OPT_LOG_TO_SERVER:
-            cfg->log_to_server = 1;
-            break;
-        case OPT_STATS:
-            if (wf_addr_parse(optarg, &cfg->stats_addr, err, errlen) < 0)
-                return WF_CONFIG_ERROR;
-            cfg->stats_arg = optarg;
-            break;
-        case OPT_CHDIR:
-            cfg->chdir = optarg;
-            break;
-        case OPT_PYTHONPATH: {
-            const char **p = realloc(cfg->pythonpath, (cfg->npythonpath + 1) * sizeof *p);
-            if (!p) {
-                seterr(err, errlen, "out of memory");
-                return WF_CONFIG_ERROR;
-            }
-            p[cfg->npythonpath++] = optarg;
-            cfg->pythonpath = p;
-            break;
-        }
-        case OPT_VIRTUALENV:
-            cfg->virtualenv = optarg;
-            break;
-        case OPT_CALLABLE:
-            if (!is_attr_path(optarg, strlen(optarg))) {
-                seterr(err, errlen, "--callable: '%s' is not a Python name", optarg);
-                return WF_CONFIG_ERROR;
-            }
-            cfg->callable = optarg;
-            break;
-        case OPT_URL_SCHEME:
-            if (strcmp(optarg, "http") != 0 && strcmp(optarg, "https") != 0) {
-                seterr(err, errlen, "--url-scheme: expected http or https, not '%s'", optarg);
-                return WF_CONFIG_ERROR;
-            }
-            cfg->url_scheme = optarg;
-            break;
-        case OPT_SCRIPT_NAME:
-            if (optarg[0] != '\0' && optarg[0] != '/') {
-                seterr(err, errlen, "--script-name: '%s' must be empty or start with '/'", optarg);
-                return WF_CONFIG_ERROR;
-            }
-            cfg->script_name = optarg;
-            break;
-        case OPT_CHECK:
-            cfg->check = 1;
-            break;
         case 'h':
             wf_usage();
-            return WF_CONFIG_EXIT_OK;
+            rc = WF_CONFIG_EXIT_OK;
+            goto out;
         case 'V':
             printf("wsgi-fcgi %s\n", PACKAGE_VERSION);
-            return WF_CONFIG_EXIT_OK;
+            rc = WF_CONFIG_EXIT_OK;
+            goto out;
         case ':':
             seterr(err, errlen, "option %s requires an argument", argv[optind - 1]);
-            return WF_CONFIG_ERROR;
-        default:
+            goto out;
+        case '?':
             if (optopt && optopt < 256)
                 seterr(err, errlen, "unknown option -%c (see --help)", optopt);
             else
                 seterr(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
-            return WF_CONFIG_ERROR;
+            goto out;
+        case OPT_CONFIG:
+            if (config) {
+                seterr(err, errlen, "--config given twice");
+                goto out;
+            }
+            config = optarg;
+            cfg->origin[option_index(OPT_CONFIG)] = WF_ORIGIN_CMDLINE;
+            break;
+        default:
+            given[ngiven].id = c;
+            given[ngiven++].arg = optarg;
         }
-    }
-    if (optind >= argc) {
-        seterr(err, errlen, "missing APP (see --help)");
-        return WF_CONFIG_ERROR;
     }
     if (argc - optind > 1) {
         seterr(err, errlen, "unexpected argument '%s' after APP", argv[optind + 1]);
-        return WF_CONFIG_ERROR;
+        goto out;
     }
-    cfg->app_arg = argv[optind];
+    /* 2. The file, 3. the command line over it. */
+    if (config && load_config(cfg, config, err, errlen) < 0)
+        goto out;
+    for (i = 0; i < ngiven; i++) {
+        int idx = option_index(given[i].id);
+        if (repeatable(given[i].id) && cfg->origin[idx] != 0 && cfg->origin[idx] != WF_ORIGIN_CMDLINE)
+            reset_option(cfg, given[i].id);
+        if (apply_option(cfg, given[i].id, given[i].arg, err, errlen) < 0)
+            goto out;
+        set_origin(cfg, idx, WF_ORIGIN_CMDLINE);
+    }
+    if (optind < argc) {
+        cfg->app_arg = argv[optind];
+        cfg->origin[APP_ORIGIN] = WF_ORIGIN_CMDLINE;
+    }
+    if (!cfg->app_arg) {
+        if (config)
+            seterr(err, errlen, "missing APP: give it after the options or as 'app = ...' in %s", config);
+        else
+            seterr(err, errlen, "missing APP (see --help)");
+        goto out;
+    }
     if (cfg->socket_arg && cfg->fd >= 0) {
         seterr(err, errlen, "-s and --fd are mutually exclusive");
-        return WF_CONFIG_ERROR;
+        goto out;
     }
     if (cfg->cgi && cfg->protocol != WF_PROTOCOL_FASTCGI) {
         seterr(err, errlen, "--cgi and --scgi/--protocol are mutually exclusive");
-        return WF_CONFIG_ERROR;
+        goto out;
     }
     if (cfg->cgi && (cfg->socket_arg || cfg->fd >= 0)) {
         seterr(err, errlen, "--cgi cannot be combined with -s or --fd");
-        return WF_CONFIG_ERROR;
+        goto out;
     }
     if ((cfg->socket_mode_set || cfg->socket_owner) && cfg->addr.kind != WF_ADDR_UNIX) {
         seterr(err, errlen, "--socket-mode and --socket-owner apply to a unix socket given with -s");
-        return WF_CONFIG_ERROR;
+        goto out;
     }
     if (cfg->cgi && (cfg->processes > 1 || cfg->stats_arg)) {
         seterr(err, errlen, "--cgi serves one request: -p and --stats do not apply");
-        return WF_CONFIG_ERROR;
+        goto out;
     }
     if (wf_app_spec_parse(cfg->app_arg, cfg->callable, &cfg->app, err, errlen) < 0)
-        return WF_CONFIG_ERROR;
-    return WF_CONFIG_RUN;
+        goto out;
+    rc = WF_CONFIG_RUN;
+out:
+    free(given);
+    return rc;
 }
 
 void wf_config_free(struct wf_config *cfg)
 {
     free(cfg->pythonpath);
+    free(cfg->pythonpath_origin);
     cfg->pythonpath = NULL;
+    cfg->pythonpath_origin = NULL;
+    cfg->npythonpath = 0;
+    free(cfg->config_text);
+    cfg->config_text = NULL;
     wf_app_spec_free(&cfg->app);
+}
+
+/* ---- --check's report ------------------------------------------------------ */
+
+static const char *bool_str(int b)
+{
+    return b ? "true" : "false";
+}
+
+/* The value of option id as it would be written in a --config file; NULL
+ * when it is not set (buf holds numbers). */
+static const char *option_value(const struct wf_config *cfg, int id, char *buf, size_t len)
+{
+    switch (id) {
+    case 's': return cfg->socket_arg;
+    case OPT_SOCKET_MODE: snprintf(buf, len, "%04o", cfg->socket_mode); return buf;
+    case OPT_SOCKET_OWNER: return cfg->socket_owner;
+    case OPT_FD:
+        if (cfg->fd < 0)
+            return NULL;
+        snprintf(buf, len, "%d", cfg->fd);
+        return buf;
+    case OPT_BACKLOG: snprintf(buf, len, "%u", cfg->backlog); return buf;
+    case OPT_CGI: return bool_str(cfg->cgi);
+    case OPT_SCGI: return bool_str(cfg->protocol == WF_PROTOCOL_SCGI);
+    case OPT_PROTOCOL:
+        return cfg->protocol == WF_PROTOCOL_SCGI ? "scgi" : cfg->protocol == WF_PROTOCOL_AUTO ? "auto" : "fastcgi";
+    case OPT_HEADER_TIMEOUT: snprintf(buf, len, "%u", cfg->header_timeout); return buf;
+    case OPT_IO_TIMEOUT: snprintf(buf, len, "%u", cfg->io_timeout); return buf;
+    case OPT_MAX_CONNECTIONS: snprintf(buf, len, "%u", cfg->max_connections); return buf;
+    case OPT_MAX_HEADER: snprintf(buf, len, "%lu", cfg->max_header); return buf;
+    case 't': snprintf(buf, len, "%u", cfg->threads); return buf;
+    case 'p': snprintf(buf, len, "%u", cfg->processes); return buf;
+    case OPT_MAX_REQUESTS:
+        if (!cfg->max_requests)
+            return NULL;
+        snprintf(buf, len, "%lu", cfg->max_requests);
+        return buf;
+    case OPT_MAX_BODY:
+        if (!cfg->max_body)
+            return NULL;
+        snprintf(buf, len, "%llu", cfg->max_body);
+        return buf;
+    case OPT_MAX_RSS:
+        if (!cfg->max_rss)
+            return NULL;
+        snprintf(buf, len, "%lu", cfg->max_rss);
+        return buf;
+    case OPT_TIMEOUT:
+        if (!cfg->timeout)
+            return NULL;
+        snprintf(buf, len, "%u", cfg->timeout);
+        return buf;
+    case OPT_GRACEFUL_TIMEOUT: snprintf(buf, len, "%u", cfg->graceful_timeout); return buf;
+    case OPT_PIDFILE: return cfg->pidfile;
+    case OPT_USER: return cfg->user;
+    case OPT_GROUP: return cfg->group;
+    case OPT_ACCESS_LOG: return cfg->access_log;
+    case OPT_LOG_FILE: return cfg->log_file;
+    case OPT_LOG_TO_SERVER: return bool_str(cfg->log_to_server);
+    case OPT_STATS: return cfg->stats_arg;
+    case OPT_CHDIR: return cfg->chdir;
+    case OPT_VIRTUALENV: return cfg->virtualenv;
+    case OPT_CALLABLE: return cfg->callable;
+    case OPT_URL_SCHEME: return cfg->url_scheme;
+    case OPT_SCRIPT_NAME: return cfg->script_name;
+    case OPT_CHECK: return bool_str(cfg->check);
+    case OPT_CONFIG: return cfg->config_file;
+    default: return "(not shown)";
+    }
+}
+
+static void report_line(const struct wf_config *cfg, FILE *out, const char *name,
+                        const char *value, unsigned origin)
+{
+    char where[512], setting[1024];
+
+    if (!value)
+        snprintf(where, sizeof where, "not set");
+    else if (origin == 0)
+        snprintf(where, sizeof where, "default");
+    else if (origin == WF_ORIGIN_CMDLINE)
+        snprintf(where, sizeof where, "command line");
+    else
+        snprintf(where, sizeof where, "%s:%u", cfg->config_file, origin);
+    if (value)
+        snprintf(setting, sizeof setting, "%s = %s", name, value);
+    else
+        snprintf(setting, sizeof setting, "%s", name);
+    fprintf(out, "  %-44s (%s)\n", setting, where);
+}
+
+void wf_config_report(const struct wf_config *cfg, FILE *out)
+{
+    char buf[64];
+    size_t i, k;
+
+    fprintf(out, "wsgi-fcgi: settings (name = value, and where each comes from):\n");
+    report_line(cfg, out, "app", cfg->app_arg, cfg->origin[APP_ORIGIN]);
+    for (i = 0; i < NOPTIONS; i++) {
+        int id = long_options[i].val;
+        if (id == 'h' || id == 'V')
+            continue;
+        if (id == OPT_PYTHONPATH) {
+            for (k = 0; k < cfg->npythonpath; k++)
+                report_line(cfg, out, long_options[i].name, cfg->pythonpath[k],
+                            cfg->pythonpath_origin[k]);
+            if (cfg->npythonpath == 0)
+                report_line(cfg, out, long_options[i].name, NULL, 0);
+            continue;
+        }
+        report_line(cfg, out, long_options[i].name, option_value(cfg, id, buf, sizeof buf),
+                    cfg->origin[i]);
+    }
 }

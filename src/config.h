@@ -1,6 +1,13 @@
 /*
- * config.h - the command line, parsed and validated completely, with no side
- * effects (nothing is opened, bound or imported here).
+ * config.h - the command line and the --config file, parsed and validated
+ * completely, with no side effects (nothing is bound, created or imported
+ * here; the only I/O is reading the --config file).
+ *
+ * The file holds the same long options, one "name = value" per line.  It is
+ * applied first and the command line after it, through the same code (one
+ * switch, the same range-checked validators), so the command line wins: a
+ * scalar option given there replaces the file's value, and a repeatable one
+ * (--pythonpath) given there replaces all of the file's values.
  *
  * Error convention: functions return 0 on success and -1 on failure, having
  * written one human-readable line (without a trailing newline) into the
@@ -10,6 +17,7 @@
 #define WF_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum wf_addr_kind { WF_ADDR_NONE = 0, WF_ADDR_UNIX, WF_ADDR_TCP };
 
@@ -31,6 +39,10 @@ struct wf_addr {
     char host[256];   /* WF_ADDR_TCP: host name or literal; "" = any IPv4 */
     char port[6];     /* WF_ADDR_TCP: decimal port, 1..65535 */
 };
+
+/* Room for the origin of every option (and of APP). */
+#define WF_CONFIG_MAX_OPTIONS 64
+#define WF_ORIGIN_CMDLINE 0xffffffffu
 
 /* The APP argument split into its parts. */
 struct wf_app_spec {
@@ -61,6 +73,8 @@ struct wf_config {
     unsigned threads;             /* -t, default 1 */
     unsigned processes;           /* -p, default 1 */
     unsigned long max_requests;   /* --max-requests, 0 = never */
+    unsigned long long max_body;  /* --max-body bytes, 0 = no limit */
+    unsigned long max_rss;        /* --max-rss MiB, 0 = no limit */
     unsigned timeout;             /* --timeout seconds, 0 = none */
     unsigned graceful_timeout;    /* --graceful-timeout seconds, default 30 */
 
@@ -75,23 +89,40 @@ struct wf_config {
 
     const char *chdir;
     const char **pythonpath;      /* --pythonpath, in order (array owned) */
+    unsigned *pythonpath_origin;  /* where each came from (array owned) */
     size_t npythonpath;
     const char *virtualenv;
     const char *callable;         /* --callable, default "application" */
     const char *url_scheme;       /* NULL (from the request), "http", "https" */
     const char *script_name;      /* --script-name PREFIX or NULL */
     int check;                    /* --check */
+
+    /* --config: the file's name and text; values set from it point into
+     * config_text (owned). */
+    const char *config_file;
+    char *config_text;
+    /* Where each option's value came from, by option index (see
+     * wf_config_report): 0 = default, WF_ORIGIN_CMDLINE, else the line of
+     * config_file. */
+    unsigned origin[WF_CONFIG_MAX_OPTIONS];
 };
 
 /* What wf_config_parse asks the caller to do next. */
 enum wf_config_result { WF_CONFIG_RUN = 0, WF_CONFIG_EXIT_OK = 1, WF_CONFIG_ERROR = -1 };
 
-/* Parses argv into cfg (which it initialises first).  --help and --version
- * print to stdout and return WF_CONFIG_EXIT_OK.  On WF_CONFIG_ERROR err holds
- * one line.  wf_config_free releases what was allocated either way. */
+/* Parses argv into cfg (which it initialises first), after the file named
+ * by --config FILE if there is one.  --help and --version print to stdout
+ * and return WF_CONFIG_EXIT_OK.  On WF_CONFIG_ERROR err holds one line (for
+ * the file: "FILE:LINE: what is wrong").  wf_config_free releases what was
+ * allocated either way. */
 enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **argv,
                                       char *err, size_t errlen);
 void wf_config_free(struct wf_config *cfg);
+
+/* Writes the merged settings to out, one "name = value  # origin" line per
+ * option (origin: default, command line or FILE:LINE; unset options as a
+ * comment), so the output is itself a valid --config file.  For --check. */
+void wf_config_report(const struct wf_config *cfg, FILE *out);
 
 /* Parses a decimal unsigned integer in [min, max]; rejects empty strings,
  * signs, trailing garbage and overflow.  opt names the option in messages. */

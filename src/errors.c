@@ -1,5 +1,12 @@
 /*
- * errors.c - wsgi.errors: write(str), writelines(iterable), flush().
+ * errors.c - wsgi.errors: write(str), writelines(iterable), flush(), and
+ * the few attributes of a text stream that logging and traceback look at.
+ *
+ * What an application writes here is its own text, not an error the server
+ * found: it is logged at level "app", one log line per line of text.  The
+ * same type replaces sys.stderr in a serving process, so print(...,
+ * file=sys.stderr), logging's default StreamHandler and warnings reach the
+ * log the same way instead of as unprefixed bytes on fd 2.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -20,7 +27,7 @@ typedef struct {
 static void emit_pending(ErrorsObject *self)
 {
     if (self->len > 0) {
-        wf_log_text(WF_LOG_ERROR, self->buf, self->len);
+        wf_log_text(WF_LOG_APP, self->buf, self->len);
         self->len = 0;
     }
 }
@@ -32,7 +39,7 @@ static int errors_append(ErrorsObject *self, const char *s, size_t n)
         size_t chunk = nl ? (size_t)(nl - s) + 1 : n;
 
         if (nl && self->len == 0) {
-            wf_log_text(WF_LOG_ERROR, s, chunk);   /* common case: no copy */
+            wf_log_text(WF_LOG_APP, s, chunk);   /* common case: no copy */
         } else {
             if (self->len + chunk > self->cap) {
                 size_t cap = self->cap ? self->cap : 256;
@@ -110,6 +117,32 @@ static PyObject *errors_flush(ErrorsObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* The log's descriptor: faulthandler.enable() and the like ask for it. */
+static PyObject *errors_fileno(ErrorsObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(wf_log_get_fd());
+}
+
+static PyObject *errors_false(ErrorsObject *self, PyObject *unused)
+{
+    Py_RETURN_FALSE;
+}
+
+static PyObject *errors_true(ErrorsObject *self, PyObject *unused)
+{
+    Py_RETURN_TRUE;
+}
+
+static PyObject *errors_encoding(ErrorsObject *self, void *unused)
+{
+    return PyUnicode_FromString("utf-8");
+}
+
+static PyObject *errors_closed(ErrorsObject *self, void *unused)
+{
+    Py_RETURN_FALSE;
+}
+
 static void errors_dealloc(ErrorsObject *self)
 {
     emit_pending(self);
@@ -121,7 +154,18 @@ static PyMethodDef errors_methods[] = {
     { "write", (PyCFunction)errors_write, METH_O, "write(str): log text (line-buffered)." },
     { "writelines", (PyCFunction)errors_writelines, METH_O, "writelines(iterable of str)." },
     { "flush", (PyCFunction)errors_flush, METH_NOARGS, "flush(): log a pending partial line." },
+    { "fileno", (PyCFunction)errors_fileno, METH_NOARGS, "fileno(): the log's descriptor." },
+    { "isatty", (PyCFunction)errors_false, METH_NOARGS, "isatty(): False." },
+    { "readable", (PyCFunction)errors_false, METH_NOARGS, "readable(): False." },
+    { "seekable", (PyCFunction)errors_false, METH_NOARGS, "seekable(): False." },
+    { "writable", (PyCFunction)errors_true, METH_NOARGS, "writable(): True." },
     { NULL, NULL, 0, NULL }
+};
+
+static PyGetSetDef errors_getset[] = {
+    { "encoding", (getter)errors_encoding, NULL, "Text is written as UTF-8.", NULL },
+    { "closed", (getter)errors_closed, NULL, "Never closed.", NULL },
+    { NULL, NULL, NULL, NULL, NULL }
 };
 
 PyTypeObject wf_errors_type = {
@@ -130,8 +174,9 @@ PyTypeObject wf_errors_type = {
     .tp_basicsize = sizeof(ErrorsObject),
     .tp_dealloc = (destructor)errors_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "wsgi.errors: text written here goes to the log.",
+    .tp_doc = "wsgi.errors: text written here goes to the log, tagged [app].",
     .tp_methods = errors_methods,
+    .tp_getset = errors_getset,
 };
 
 int wf_errors_type_init(void)
@@ -153,4 +198,16 @@ PyObject *wf_errors_new(void)
 void wf_errors_flush(PyObject *errors)
 {
     emit_pending((ErrorsObject *)errors);
+}
+
+int wf_errors_install_stderr(void)
+{
+    PyObject *stream = wf_errors_new();
+    int rc;
+
+    if (!stream)
+        return -1;
+    rc = PySys_SetObject("stderr", stream);
+    Py_DECREF(stream);
+    return rc;
 }

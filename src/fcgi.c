@@ -428,6 +428,8 @@ static int fcgi_finish(void *state, struct wf_request *req)
                c->walk.phase == WF_FW_PH_ENDED;
         if (keep)
             wf_fcgi_walk_next(&c->walk);
+        else if (req->no_keep && !failed)
+            wf_linger(c->fd, WF_LINGER_MS);   /* e.g. a 413: the body is not read */
     }
     release(st);
     return keep;

@@ -6,6 +6,12 @@
  * own end of data ends the body.  A read-ahead buffer serves readline; read
  * takes what is buffered and then reads the rest straight into the bytes
  * object it returns, with no intermediate copy.
+ *
+ * --max-body (req->max_body) for a body of unknown length: the stream is
+ * read at most one byte past the limit, and the read that passes it raises
+ * OSError (errno EFBIG), as does every read after it; the connection is
+ * then closed rather than read to its end (req->no_keep).  A declared
+ * length over the limit never gets here: the request was answered 413.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -25,16 +31,36 @@ typedef struct {
     long long remaining;     /* still in the stream, -1 = until its end */
     long long received;      /* taken from the stream so far */
     long long declared;      /* CONTENT_LENGTH, or -1 */
+    unsigned long long max_body;  /* --max-body, 0 = none */
     int eof;                 /* the body is exhausted */
     int failed;              /* the stream broke: every read raises */
+    int too_large;           /* passed --max-body: every read raises */
     char *buf;               /* read-ahead for readline */
     size_t pos, len, cap;
 } InputObject;
+
+/* OSError(EFBIG, "... --max-body N ..."): the body passed the limit. */
+static void raise_too_large(InputObject *self)
+{
+    PyObject *exc;
+    char msg[128];
+
+    snprintf(msg, sizeof msg, "request body larger than --max-body %llu bytes", self->max_body);
+    exc = PyObject_CallFunction(PyExc_OSError, "is", EFBIG, msg);
+    if (exc) {
+        PyErr_SetObject(PyExc_OSError, exc);
+        Py_DECREF(exc);
+    }
+}
 
 static int check_usable(InputObject *self)
 {
     if (!self->req) {
         PyErr_SetString(PyExc_ValueError, "wsgi.input used after its request ended");
+        return -1;
+    }
+    if (self->too_large) {
+        raise_too_large(self);
         return -1;
     }
     if (self->failed) {
@@ -57,6 +83,9 @@ static Py_ssize_t stream_read(InputObject *self, char *dst, size_t n)
         return 0;
     if (self->remaining >= 0 && (long long)n > self->remaining)
         n = (size_t)self->remaining;
+    if (self->remaining < 0 && self->max_body &&
+        (unsigned long long)n > self->max_body - (unsigned long long)self->received + 1)
+        n = (size_t)(self->max_body - (unsigned long long)self->received + 1);
     if (n == 0) {
         self->eof = 1;
         return 0;
@@ -88,6 +117,12 @@ static Py_ssize_t stream_read(InputObject *self, char *dst, size_t n)
         }
         if (self->remaining == 0)
             self->eof = 1;
+    } else if (self->max_body && (unsigned long long)self->received > self->max_body) {
+        self->too_large = 1;
+        self->eof = 1;
+        req->no_keep = 1;          /* do not read the rest of it */
+        raise_too_large(self);
+        return -1;
     } else if ((size_t)got < n) {
         self->eof = 1;
     }
@@ -407,6 +442,8 @@ PyObject *wf_input_new(struct wf_request *req)
     self->received = 0;
     self->eof = req->content_length == 0;
     self->failed = 0;
+    self->too_large = 0;
+    self->max_body = req->max_body;
     self->buf = NULL;
     self->pos = self->len = self->cap = 0;
     return (PyObject *)self;

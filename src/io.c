@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -116,6 +117,41 @@ int wf_sendv_all(int fd, struct iovec *iov, int cnt, int timeout_ms)
         }
     }
     return 0;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void wf_linger(int fd, int ms)
+{
+    char sink[65536];
+    long long deadline = mono_ms() + ms;
+
+    if (shutdown(fd, SHUT_WR) == 0) {
+        for (;;) {
+            long long left = deadline - mono_ms();
+            struct pollfd p = { fd, POLLIN, 0 };
+            ssize_t r;
+
+            if (left <= 0)
+                break;
+            r = poll(&p, 1, (int)left);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            r = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+                continue;
+            if (r <= 0)
+                break;
+        }
+    }
 }
 
 int wf_set_cloexec(int fd, int on)

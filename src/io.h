@@ -25,6 +25,14 @@ ssize_t wf_recv_some(int fd, void *buf, size_t len, int timeout_ms);
 int wf_send_all(int fd, const void *buf, size_t len, int timeout_ms);
 int wf_sendv_all(int fd, struct iovec *iov, int cnt, int timeout_ms);
 
+/* Before closing a connection whose peer may still be sending (the rest of
+ * a body that was refused): shutdown(SHUT_WR), so the peer sees the end of
+ * the response, then reads and discards what arrives until end of file or
+ * for at most ms milliseconds.  Closing at once with unread data would make
+ * the kernel reset the connection, and the peer could lose the response it
+ * has not read yet.  The caller closes fd. */
+#define WF_LINGER_MS 1000
+void wf_linger(int fd, int ms);
 int wf_set_cloexec(int fd, int on);
 int wf_set_nonblock(int fd, int on);
 

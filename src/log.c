@@ -26,7 +26,7 @@ void wf_log_set_mirror(wf_log_mirror_fn fn, void *ctx)
     mirror_ctx = ctx;
 }
 
-static const char *const level_names[] = { "debug", "info", "warning", "error" };
+static const char *const level_names[] = { "debug", "info", "warning", "error", "app" };
 
 void wf_log_set_level(enum wf_log_level level) { log_min = level; }
 void wf_log_set_fd(int fd) { log_fd = fd; }

@@ -11,7 +11,16 @@
 
 #include <stddef.h>
 
-enum wf_log_level { WF_LOG_DEBUG, WF_LOG_INFO, WF_LOG_WARNING, WF_LOG_ERROR };
+/* The levels, as written in a line's third field:
+ *   debug, info     what the server does (start-up, reloads, a client gone);
+ *   warning         something unusual the server coped with (a malformed
+ *                   request closed, a worker that died and was replaced);
+ *   error           what the server itself found wrong (an application
+ *                   exception answered 500, a request killed by --timeout);
+ *   app             not a severity: text the application wrote itself (to
+ *                   wsgi.errors or sys.stderr, e.g. through logging), one
+ *                   line per line of text, never filtered. */
+enum wf_log_level { WF_LOG_DEBUG, WF_LOG_INFO, WF_LOG_WARNING, WF_LOG_ERROR, WF_LOG_APP };
 
 /* Lines below this level are dropped (default WF_LOG_INFO). */
 void wf_log_set_level(enum wf_log_level level);

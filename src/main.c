@@ -40,6 +40,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cfg.check) {
+        wf_config_report(&cfg, stdout);
+        fflush(stdout);
         rc = wf_wsgi_check(&cfg);
         wf_config_free(&cfg);
         return rc;

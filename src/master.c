@@ -16,7 +16,14 @@
  *     crash: at start-up it exits 1 instead of forking forever; later it
  *     respawns with exponential back-off while workers die young;
  *   - kills a worker whose request outlives --timeout, with a log line
- *     naming that request;
+ *     naming that request and, first, the Python traceback of each of the
+ *     worker's threads: the master sends WF_SIG_TRACEBACK to the stuck
+ *     thread, the worker's faulthandler writes the dump (without the GIL)
+ *     into a pipe the master reads, and the master logs it line by line;
+ *   - replaces a worker grown past --max-rss: the worker publishes its
+ *     resident set after each request and asks to be replaced; the master
+ *     starts the replacement first and sends the old one SIGTERM (it
+ *     finishes its requests) only once the replacement is ready;
  *   - answers --stats with a JSON snapshot.
  * SIGHUP starts a new generation; the old one gets SIGTERM (and finishes
  * its requests) only once every new worker is ready, so no connection is
@@ -36,6 +43,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,12 +54,14 @@
 #include "worker.h"
 
 static volatile sig_atomic_t sig_chld, sig_term, sig_int, sig_quit, sig_hup, sig_ttin, sig_ttou,
-    sig_usr1;
+    sig_usr1, sig_dump;
 
 static void on_signal(int sig)
 {
     int saved = errno;
 
+    if (sig == WF_SIG_TRACEBACK)     /* not a constant: SIGRTMIN + 2 */
+        sig_dump = 1;
     switch (sig) {
     case SIGCHLD: sig_chld = 1; break;
     case SIGTERM: sig_term = 1; break;
@@ -85,6 +95,7 @@ struct master {
     long long backoff;
     int fatal;
     int stats_fd;
+    int dump_rd, dump_wr;     /* --timeout tracebacks: the workers write, we read */
     unsigned long long reaped;
 };
 
@@ -96,7 +107,7 @@ static struct wf_worker_slot *slot(struct master *m, unsigned i)
 static void child_main(struct master *m, unsigned i)
 {
     struct sigaction sa;
-    sigset_t none;
+    sigset_t ctl;
     size_t k;
     int rc;
 
@@ -107,10 +118,23 @@ static void child_main(struct master *m, unsigned i)
     sa.sa_handler = SIG_DFL;
     for (k = 0; k < NHANDLED; k++)
         sigaction(handled[k], &sa, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    sigaction(WF_SIG_TRACEBACK, &sa, NULL);
+    /* The control signals stay blocked: the worker waits for them with
+     * sigwait(), and one sent right after the fork (a stop just as a worker
+     * starts) must wait there rather than kill it with the default action. */
+    sigemptyset(&ctl);
+    sigaddset(&ctl, SIGTERM);
+    sigaddset(&ctl, SIGINT);
+    sigaddset(&ctl, SIGQUIT);
+    sigaddset(&ctl, SIGHUP);
+    sigaddset(&ctl, SIGUSR1);
+    sigaddset(&ctl, SIGUSR2);
+    sigprocmask(SIG_SETMASK, &ctl, NULL);
     if (m->stats_fd >= 0)
         close(m->stats_fd);
+    if (m->dump_rd >= 0)
+        close(m->dump_rd);
+    wf_dump_fd = m->dump_wr;
     wf_board = m->board;
     wf_my_slot = slot(m, i);
     rc = wf_worker_run(m->cfg, m->l);
@@ -155,7 +179,7 @@ static unsigned count(struct master *m, unsigned generation, int ready_only)
     for (i = 0; i < m->board->nslots; i++) {
         struct wf_worker_slot *s = slot(m, i);
         int st = atomic_load(&s->state);
-        if (s->pid && s->generation == generation && st != WF_SLOT_STOPPING &&
+        if (s->pid && s->generation == generation && st != WF_SLOT_STOPPING && !s->replacing &&
             (!ready_only || st == WF_SLOT_READY))
             n++;
     }
@@ -243,6 +267,101 @@ static void reap(struct master *m)
     }
 }
 
+/* Reads a traceback dump from the workers' pipe until it has been quiet for
+ * 100 ms (or nothing came within first_ms; 2 s at most) and logs it line by
+ * line at level, naming the worker (pid 0: one the master did not ask
+ * for). */
+static void collect_dump(struct master *m, pid_t pid, enum wf_log_level level, int first_ms)
+{
+    size_t cap = 1 << 20, len = 0, i, start_line = 0;
+    char *buf = malloc(cap);
+    long long start = wf_now_ms();
+    int got = 0;
+
+    if (!buf)
+        return;
+    for (;;) {
+        char discard[4096];
+        struct pollfd p = { m->dump_rd, POLLIN, 0 };
+        long long elapsed = wf_now_ms() - start;
+        int wait = got ? 100 : (elapsed < first_ms ? first_ms - (int)elapsed : 0);
+        ssize_t n;
+        int r;
+
+        if (elapsed >= 2000)
+            break;
+        r = poll(&p, 1, wait);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (len < cap)
+            n = read(m->dump_rd, buf + len, cap - len);
+        else
+            n = read(m->dump_rd, discard, sizeof discard);   /* beyond 1 MiB: dropped */
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            break;
+        if (len < cap)
+            len += (size_t)n;
+        got = 1;
+    }
+    for (i = 0; i <= len; i++) {
+        if (i < len && buf[i] != '\n')
+            continue;
+        if (i > start_line) {
+            int l = (int)(i - start_line);
+            if (pid)
+                wf_log(level, "worker %d: %.*s", (int)pid, l, buf + start_line);
+            else
+                wf_log(WF_LOG_WARNING, "traceback dump (a worker got SIGRTMIN+2 from outside): %.*s",
+                       l, buf + start_line);
+        }
+        start_line = i + 1;
+    }
+    if (pid && !got)
+        wf_log(level, "worker %d: no traceback within %d ms (its thread did not run the dump "
+               "handler)", (int)pid, first_ms);
+    free(buf);
+}
+
+/* Has the stuck thread dump every thread's Python traceback (faulthandler,
+ * no GIL needed) and logs it; then the caller kills the worker. */
+static void dump_tracebacks(struct master *m, struct wf_worker_slot *s, unsigned t)
+{
+    int tid = atomic_load(&s->threads[t].tid);
+
+    if (m->dump_rd < 0 || tid <= 0)
+        return;
+    collect_dump(m, 0, WF_LOG_WARNING, 0);                   /* anything stale first */
+    if (syscall(SYS_tgkill, (int)s->pid, tid, WF_SIG_TRACEBACK) < 0) {
+        wf_log(WF_LOG_WARNING, "worker %d: cannot signal thread %d for its traceback: %s",
+               (int)s->pid, tid, strerror(errno));
+        return;
+    }
+    collect_dump(m, s->pid, WF_LOG_ERROR, 1000);
+}
+
+/* SIGRTMIN+2 to the master: every worker's threads' tracebacks, one worker
+ * after the other; nothing is killed. */
+static void dump_all(struct master *m)
+{
+    unsigned i;
+
+    if (m->dump_rd < 0)
+        return;
+    wf_log(WF_LOG_INFO, "SIGRTMIN+2: the Python tracebacks of every worker's threads");
+    collect_dump(m, 0, WF_LOG_WARNING, 0);
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        if (!s->pid || atomic_load(&s->state) != WF_SLOT_READY)
+            continue;
+        if (kill(s->pid, WF_SIG_TRACEBACK) == 0)
+            collect_dump(m, s->pid, WF_LOG_INFO, 1000);
+    }
+}
+
 static void check_timeouts(struct master *m, long long now)
 {
     unsigned i, t;
@@ -252,21 +371,79 @@ static void check_timeouts(struct master *m, long long now)
         return;
     for (i = 0; i < m->board->nslots; i++) {
         struct wf_worker_slot *s = slot(m, i);
+        long long oldest = 0;
+        unsigned stuck = 0;
+        char label[WF_LABEL_LEN];
+
         if (!s->pid)
             continue;
+        /* The request that has run longest is the one named and marked. */
         for (t = 0; t < m->board->threads; t++) {
             long long start = atomic_load(&s->threads[t].start_ms);
-            if (start && now - start > limit) {
-                char label[WF_LABEL_LEN];
-                memcpy(label, s->threads[t].label, sizeof label);
-                label[sizeof label - 1] = '\0';
-                wf_log(WF_LOG_ERROR, "worker %d: request \"%s\" ran longer than --timeout %u s; "
-                       "killing the worker", (int)s->pid, label, m->cfg->timeout);
-                atomic_store(&s->threads[t].start_ms, 0);
-                kill(s->pid, SIGKILL);
-                break;
+            if (start && now - start > limit && (!oldest || start < oldest)) {
+                oldest = start;
+                stuck = t;
             }
         }
+        if (!oldest)
+            continue;
+        memcpy(label, s->threads[stuck].label, sizeof label);
+        label[sizeof label - 1] = '\0';
+        wf_log(WF_LOG_ERROR, "worker %d: request \"%s\" ran longer than --timeout %u s; "
+               "killing the worker after the Python traceback of each of its threads "
+               "(the stuck one is \"Current thread\")", (int)s->pid, label, m->cfg->timeout);
+        for (t = 0; t < m->board->threads; t++)
+            atomic_store(&s->threads[t].start_ms, 0);
+        dump_tracebacks(m, s, stuck);
+        kill(s->pid, SIGKILL);
+    }
+}
+
+/* --max-rss: a worker that grew past the limit after a request asked to be
+ * replaced.  It stops counting, so the spawn step starts its replacement;
+ * it keeps serving until that one is ready (retire_replaced). */
+static void check_rss(struct master *m)
+{
+    unsigned i;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        if (!s->pid || s->replacing || s->generation != m->generation ||
+            atomic_load(&s->state) != WF_SLOT_READY ||
+            atomic_load(&s->retire) != WF_RETIRE_MAX_RSS)
+            continue;
+        /* Rounded up: a figure over the limit never reads as equal to it. */
+        wf_log(WF_LOG_WARNING, "worker %d: RSS %lld MiB > --max-rss %lu MiB after a request; "
+               "replacing it", (int)s->pid, (atomic_load(&s->rss_kb) + 1023) / 1024, m->cfg->max_rss);
+        s->replacing = 1;
+    }
+}
+
+/* A worker being replaced stops (SIGTERM: it finishes its requests) only
+ * once its generation has as many other workers ready as it should have
+ * (a ready replacement counts even if it asked to be replaced in turn). */
+static void retire_replaced(struct master *m, long long now)
+{
+    unsigned i, k;
+
+    for (i = 0; i < m->board->nslots; i++) {
+        struct wf_worker_slot *s = slot(m, i);
+        unsigned others = 0;
+        if (!s->pid || !s->replacing || atomic_load(&s->state) == WF_SLOT_STOPPING)
+            continue;
+        for (k = 0; k < m->board->nslots; k++) {
+            struct wf_worker_slot *o = slot(m, k);
+            if (o != s && o->pid && o->generation == s->generation &&
+                atomic_load(&o->state) == WF_SLOT_READY)
+                others++;
+        }
+        if (others < m->target)
+            continue;
+        wf_log(WF_LOG_INFO, "worker %d: its replacement is ready; it finishes its requests and exits",
+               (int)s->pid);
+        atomic_store(&s->state, WF_SLOT_STOPPING);
+        s->stop_ms = now;
+        kill(s->pid, SIGTERM);
     }
 }
 
@@ -436,19 +613,23 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
     m.target = cfg->processes;
     m.generation = 1;
     m.stats_fd = -1;
+    m.dump_rd = m.dump_wr = -1;
 
     sigemptyset(&block);
     for (k = 0; k < NHANDLED; k++)
         sigaddset(&block, handled[k]);
+    sigaddset(&block, WF_SIG_TRACEBACK);
     sigprocmask(SIG_BLOCK, &block, &waitmask);
     for (k = 0; k < NHANDLED; k++)
         sigdelset(&waitmask, handled[k]);
+    sigdelset(&waitmask, WF_SIG_TRACEBACK);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigemptyset(&sa.sa_mask);
     for (k = 0; k < NHANDLED; k++)
         sigaction(handled[k], &sa, NULL);
+    sigaction(WF_SIG_TRACEBACK, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sa.sa_flags = 0;
     sigaction(SIGPIPE, &sa, NULL);
@@ -460,6 +641,16 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
         }
         m.stats_fd = stats.fd;
         wf_set_nonblock(m.stats_fd, 1);
+    }
+    {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) == 0) {
+            m.dump_rd = fds[0];
+            m.dump_wr = fds[1];
+            wf_set_nonblock(m.dump_rd, 1);
+        } else {
+            wf_log(WF_LOG_WARNING, "pipe: %s: --timeout will kill without tracebacks", strerror(errno));
+        }
     }
     if (cfg->pidfile && write_pidfile(cfg->pidfile, err, sizeof err) < 0) {
         wf_log(WF_LOG_ERROR, "%s", err);
@@ -485,7 +676,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
 
     for (;;) {
         long long now = wf_now_ms();
-        struct pollfd p = { m.stats_fd, POLLIN, 0 };
+        struct pollfd p[2] = { { m.dump_rd, POLLIN, 0 }, { m.stats_fd, POLLIN, 0 } };
         struct timespec ts = { 0, 100 * 1000000L };
 
         if (sig_chld) {
@@ -509,6 +700,10 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
             signal_generation(&m, 0, SIGTERM);
         }
         sig_term = sig_int = sig_quit = 0;
+        if (sig_dump) {
+            sig_dump = 0;
+            dump_all(&m);
+        }
         if (sig_usr1) {
             sig_usr1 = 0;
             if (cfg->log_file && wf_log_reopen(cfg->log_file) < 0)
@@ -564,6 +759,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 newest->stop_ms = now;
                 kill(newest->pid, SIGTERM);
             }
+            check_rss(&m);
             while (count(&m, m.generation, 0) < m.target && now >= m.next_spawn) {
                 if (spawn(&m) < 0) {
                     m.next_spawn = now + 1000;
@@ -578,6 +774,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 signal_generation(&m, m.old_generation, SIGTERM);
                 m.reloading = 0;
             }
+            retire_replaced(&m, now);
             check_timeouts(&m, now);
             check_retiring(&m, now);
         } else {
@@ -593,12 +790,20 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
             if (i == m.board->nslots)
                 break;
         }
-        if (ppoll(&p, m.stats_fd >= 0 ? 1 : 0, &ts, &waitmask) > 0 && (p.revents & POLLIN))
-            serve_stats(&m);
+        if (ppoll(p, 2, &ts, &waitmask) > 0) {
+            if (p[0].revents & POLLIN)
+                collect_dump(&m, 0, WF_LOG_WARNING, 0);
+            if (p[1].revents & POLLIN)
+                serve_stats(&m);
+        }
     }
 out:
     wf_log(WF_LOG_INFO, "master exiting");
     wf_listen_close(&stats);
+    if (m.dump_rd >= 0)
+        close(m.dump_rd);
+    if (m.dump_wr >= 0)
+        close(m.dump_wr);
     if (cfg->pidfile && unlink(cfg->pidfile) < 0 && errno != ENOENT)
         wf_log(WF_LOG_WARNING, "cannot remove --pidfile %s: %s", cfg->pidfile, strerror(errno));
     wf_scoreboard_free(m.board);

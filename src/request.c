@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "request.h"
 
 void wf_req_init(struct wf_request *req)
@@ -94,4 +95,47 @@ long long wf_parse_content_length(const char *s, size_t len)
         v = v * 10 + (s[i] - '0');
     }
     return v;
+}
+
+static const char *reason_of(int code)
+{
+    switch (code) {
+    case 413: return "Request Entity Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+int wf_req_send_error(struct wf_request *req, int code)
+{
+    char buf[256], body[96];
+    const char *reason = reason_of(code);
+    int blen = snprintf(body, sizeof body, "%d %s\n", code, reason);
+    int n = snprintf(buf, sizeof buf,
+                     "Status: %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n\r\n%s", code, reason, blen, body);
+
+    req->status = code;
+    req->body_bytes = (unsigned long long)blen;
+    if (req->ops->write(req, buf, (size_t)n) < 0) {
+        req->client_gone = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int wf_req_limit_body(struct wf_request *req, unsigned long long max_body)
+{
+    char label[256];
+
+    req->max_body = max_body;
+    if (!max_body || req->content_length < 0 || (unsigned long long)req->content_length <= max_body)
+        return 0;
+    wf_req_label(req, label, sizeof label);
+    wf_log(WF_LOG_WARNING, "request %s: CONTENT_LENGTH %lld is larger than --max-body %llu; "
+           "answered 413 without calling the application", label, req->content_length, max_body);
+    wf_req_send_error(req, 413);
+    req->no_keep = 1;
+    return 1;
 }

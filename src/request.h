@@ -55,7 +55,14 @@ struct wf_request {
     unsigned long long body_bytes;
     unsigned client_gone : 1;   /* the peer went away (write failed, body cut) */
     unsigned abort : 1;         /* end the connection without completing */
-    unsigned no_keep : 1;       /* close the connection after this request */
+    /* Complete the response, then close the connection instead of reading
+     * the rest of the body or keeping it (e.g. after a 413): the front
+     * lingers briefly (wf_linger) and closes. */
+    unsigned no_keep : 1;
+
+    /* --max-body, 0 = none: wsgi.input refuses to read past it when no
+     * CONTENT_LENGTH was sent (set by wf_req_limit_body). */
+    unsigned long long max_body;
 };
 
 /* Prepares an empty request (no allocation). */
@@ -74,6 +81,21 @@ void wf_req_release(struct wf_request *req);
 /* Writes "METHOD URI" (REQUEST_URI, else PATH_INFO; each cut to a sane
  * length, control bytes shown as '?') into buf, for log lines. */
 void wf_req_label(const struct wf_request *req, char *buf, size_t len);
+
+/* Writes a complete canned error response through req->ops->write:
+ * "Status: CODE REASON", a text/plain Content-Type, Content-Length and a
+ * one-line body ("413 Request Entity Too Large").  The one error response
+ * of every front and of the WSGI layer (500, 413, 503; another code gets
+ * the reason "Error").  Never touches Python: call it without the GIL.
+ * Sets req->status.  0, or -1 with req->client_gone set. */
+int wf_req_send_error(struct wf_request *req, int code);
+
+/* --max-body (max_body bytes, 0 = no limit), before the application runs:
+ * records the limit on req for wsgi.input, and when the declared
+ * CONTENT_LENGTH is larger answers 413 (wf_req_send_error), logs a warning,
+ * sets req->no_keep and returns 1: the application must not be called.
+ * Returns 0 otherwise. */
+int wf_req_limit_body(struct wf_request *req, unsigned long long max_body);
 
 /* Parses a CONTENT_LENGTH value: -1 when absent or not a valid decimal. */
 long long wf_parse_content_length(const char *s, size_t len);

@@ -493,16 +493,9 @@ PyObject *wf_response_new(struct wf_request *req)
     return (PyObject *)self;
 }
 
-void wf_response_send_error(struct wf_request *req, int code, const char *reason)
+void wf_response_send_error(struct wf_request *req, int code)
 {
-    char buf[512];
-    char body[128];
-    int blen = snprintf(body, sizeof body, "%d %s\n", code, reason);
-    int n = snprintf(buf, sizeof buf,
-                     "Status: %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %d\r\n\r\n%s", code, reason, blen, body);
-
-    req->status = code;
-    if (wire_write(req, buf, (size_t)n, NULL, 0) < 0)
-        req->client_gone = 1;
+    Py_BEGIN_ALLOW_THREADS
+    wf_req_send_error(req, code);
+    Py_END_ALLOW_THREADS
 }

@@ -43,8 +43,8 @@ int wf_response_finish(PyObject *sr);
 void wf_response_set_length(PyObject *sr, long long len);
 int wf_response_headers_sent(PyObject *sr);
 
-/* Writes a complete error response (e.g. 500) when no header was sent.
- * GIL held; released around the write. */
-void wf_response_send_error(struct wf_request *req, int code, const char *reason);
+/* Writes the canned error response (wf_req_send_error, e.g. 500) when no
+ * header was sent.  GIL held; released around the write. */
+void wf_response_send_error(struct wf_request *req, int code);
 
 #endif

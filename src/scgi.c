@@ -267,7 +267,10 @@ static int scgi_finish(void *state, struct wf_request *req)
 
     if (!req->client_gone && scgi_flush(req) < 0)
         req->client_gone = 1;
-    if (!req->client_gone && !req->abort && !req->no_keep && !st->c->broken && st->body_left > 0) {
+    if (req->no_keep && !req->client_gone && !st->c->broken) {
+        /* e.g. a 413: close without reading the body. */
+        wf_linger(st->c->fd, WF_LINGER_MS);
+    } else if (!req->client_gone && !req->abort && !st->c->broken && st->body_left > 0) {
         /* Read what the application left of the body, so closing cannot
          * reset the connection under the response. */
         shutdown(st->c->fd, SHUT_WR);

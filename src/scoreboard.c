@@ -3,14 +3,28 @@
  */
 #include "autoconfig.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "scoreboard.h"
 
 struct wf_worker_slot *wf_my_slot;
 struct wf_scoreboard *wf_board;
+int wf_dump_fd = -1;
+
+int wf_gettid(void)
+{
+    static __thread int tid;
+
+    if (!tid)
+        tid = (int)syscall(SYS_gettid);
+    return tid;
+}
 
 static size_t board_size(unsigned nslots, size_t slot_size)
 {
@@ -51,4 +65,53 @@ long long wf_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Atomic int statm_fd = -1;
+
+/* The resident set in KiB from /proc/self/statm (its second field, in
+ * pages), or -1. */
+static long long resident_kb(void)
+{
+    char buf[128];
+    int fd = atomic_load(&statm_fd);
+    ssize_t n;
+    char *p, *end;
+    unsigned long long pages;
+
+    if (fd < 0) {
+        int expected = -1;
+        fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        if (!atomic_compare_exchange_strong(&statm_fd, &expected, fd)) {
+            close(fd);          /* another thread opened it first */
+            fd = expected;
+        }
+    }
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    p = strchr(buf, ' ');
+    if (!p)
+        return -1;
+    pages = strtoull(p + 1, &end, 10);
+    if (end == p + 1)
+        return -1;
+    return (long long)(pages * (unsigned long long)sysconf(_SC_PAGESIZE) / 1024);
+}
+
+void wf_rss_after_request(unsigned long long limit_kb)
+{
+    long long kb;
+
+    if (!limit_kb || !wf_my_slot || atomic_load(&wf_my_slot->retire))
+        return;                 /* asked already: rss_kb keeps that figure */
+    kb = resident_kb();
+    if (kb < 0)
+        return;
+    atomic_store(&wf_my_slot->rss_kb, kb);
+    if ((unsigned long long)kb > limit_kb)
+        atomic_store(&wf_my_slot->retire, WF_RETIRE_MAX_RSS);
 }

@@ -8,6 +8,7 @@
 #ifndef WF_SCOREBOARD_H
 #define WF_SCOREBOARD_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -16,8 +17,12 @@
 
 enum wf_slot_state { WF_SLOT_FREE = 0, WF_SLOT_STARTING, WF_SLOT_READY, WF_SLOT_STOPPING };
 
+/* Why a worker asks the master to replace it (wf_worker_slot.retire). */
+enum wf_retire_cause { WF_RETIRE_NONE = 0, WF_RETIRE_MAX_RSS };
+
 struct wf_thread_slot {
     _Atomic long long start_ms;      /* monotonic ms the request began; 0 = idle */
+    _Atomic int tid;                 /* the request thread's kernel tid (gettid) */
     char label[WF_LABEL_LEN];        /* "GET /path" of that request */
 };
 
@@ -33,6 +38,12 @@ struct wf_worker_slot {
     /* The worker's connections, by state (dispatch.h), and how many of
      * them have been kept for another request. */
     _Atomic unsigned conns_reading, conns_idle, conns_ready, conns_busy, conns_kept;
+    _Atomic long long rss_kb;        /* resident set after its last request
+                                      * (measured with --max-rss; once it asked
+                                      * to retire, the figure that made it) */
+    _Atomic int retire;              /* enum wf_retire_cause, set by the worker */
+    int replacing;                   /* master only: a replacement is on its way
+                                      * (this worker no longer counts) */
     struct wf_thread_slot threads[]; /* scoreboard->threads entries */
 };
 
@@ -49,11 +60,30 @@ struct wf_scoreboard *wf_scoreboard_new(unsigned nslots, unsigned threads);
 void wf_scoreboard_free(struct wf_scoreboard *sb);
 struct wf_worker_slot *wf_scoreboard_slot(struct wf_scoreboard *sb, unsigned i);
 
+/* --max-rss, in a worker after each request: reads its resident set
+ * (one pread(2) of /proc/self/statm on a descriptor kept open), publishes
+ * it in its slot and, once it exceeds limit_kb, asks the master to replace
+ * it (retire = WF_RETIRE_MAX_RSS).  Does nothing when limit_kb is 0 or
+ * there is no master.  Any thread; no locks. */
+void wf_rss_after_request(unsigned long long limit_kb);
+
 /* Monotonic clock in milliseconds. */
 long long wf_now_ms(void);
 
 /* The calling worker's slot (NULL when there is no master). */
 extern struct wf_worker_slot *wf_my_slot;
 extern struct wf_scoreboard *wf_board;
+
+/* --timeout tracebacks.  A worker has Python's faulthandler dump the
+ * traceback of every thread into wf_dump_fd (the write end of a pipe the
+ * master reads; -1 when there is no master) on WF_SIG_TRACEBACK, a signal
+ * no worker thread blocks.  The master sends it to the stuck thread itself
+ * (tgkill with the tid above), so faulthandler marks that thread "Current
+ * thread"; faulthandler writes without taking the GIL. */
+#define WF_SIG_TRACEBACK (SIGRTMIN + 2)
+extern int wf_dump_fd;
+
+/* The calling thread's kernel tid (cached per thread). */
+int wf_gettid(void);
 
 #endif

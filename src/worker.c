@@ -159,6 +159,7 @@ static void board_begin(const struct thread_ctx *ctx, const struct wf_request *r
     if (ctx->cfg->timeout)        /* the label's only reader */
         wf_req_label(req, t->label, sizeof t->label);
     atomic_fetch_add(&wf_my_slot->in_flight, 1);
+    atomic_store(&t->tid, wf_gettid());      /* --timeout: where to send the dump signal */
     atomic_store(&t->start_ms, wf_now_ms());
 }
 
@@ -186,7 +187,8 @@ static int serve_request(const struct thread_ctx *ctx, const struct wf_front *fr
         return 0;
     start = wf_access_log_enabled() ? now_us() : 0;
     board_begin(ctx, req);
-    wf_wsgi_handle(req);
+    if (wf_req_limit_body(req, ctx->cfg->max_body) == 0)   /* else answered 413 */
+        wf_wsgi_handle(req);
     /* The params live until finish: log first. */
     if (start)
         access_log(req, start, now_us());
@@ -218,6 +220,7 @@ static void *serve(void *arg)
                                  scgi_conn ? scgi : fcgi, c, &req);
 
         wf_dispatch_done(srv->dispatch, c, keep);
+        wf_rss_after_request((unsigned long long)ctx->cfg->max_rss * 1024);   /* --max-rss */
         wf_req_reset(&req);
         if (max && atomic_fetch_add(&served, 1) + 1 == max) {
             /* Recycle: stop taking requests at once, and let the main

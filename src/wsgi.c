@@ -25,6 +25,7 @@
 #include "log.h"
 #include "py.h"
 #include "response.h"
+#include "scoreboard.h"
 #include "wsgi.h"
 
 static PyObject *application;
@@ -40,20 +41,57 @@ static int types_init(void)
     return s_close ? 0 : -1;
 }
 
-int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
-                  char *err, size_t errlen)
+/* --timeout tracebacks (scoreboard.h): faulthandler.register(
+ * WF_SIG_TRACEBACK, file=wf_dump_fd, all_threads=True, chain=False).
+ * Without a master (wf_dump_fd < 0) nothing is registered.  A failure is
+ * logged; the worker serves anyway (a stuck request is then killed
+ * without its tracebacks). */
+static void register_tracebacks(void)
+{
+    PyObject *mod = NULL, *reg = NULL, *args = NULL, *kw = NULL, *res = NULL;
+
+    if (wf_dump_fd < 0)
+        return;
+    mod = PyImport_ImportModule("faulthandler");
+    if (mod)
+        reg = PyObject_GetAttrString(mod, "register");
+    if (reg)
+        args = Py_BuildValue("(i)", (int)WF_SIG_TRACEBACK);
+    if (args)
+        kw = Py_BuildValue("{s:i,s:O,s:O}", "file", wf_dump_fd, "all_threads", Py_True,
+                           "chain", Py_False);
+    if (kw)
+        res = PyObject_Call(reg, args, kw);
+    if (!res)
+        wf_py_log_exception("faulthandler.register failed: a request killed by --timeout "
+                            "will be logged without its tracebacks");
+    Py_XDECREF(res);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    Py_XDECREF(reg);
+    Py_XDECREF(mod);
+}
+
+/* app_stderr: sys.stderr becomes a log stream like wsgi.errors, and the
+ * tracebacks of --timeout are registered (a serving process; --check
+ * leaves both alone). */
+static int setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts, int app_stderr,
+                 char *err, size_t errlen)
 {
     struct wf_environ_opts eo = { cfg->url_scheme, cfg->script_name, opts->multithread,
                                   opts->multiprocess, opts->run_once };
     char summary[512];
 
-    if (types_init() < 0 || wf_environ_init(&eo) < 0) {
+    if (types_init() < 0 || wf_environ_init(&eo) < 0 ||
+        (app_stderr && wf_errors_install_stderr() < 0)) {
         wf_py_exception_summary(summary, sizeof summary);
         snprintf(err, errlen, "internal set-up failed: %s", summary);
         wf_py_log_exception(NULL);
         return -1;
     }
     log_to_server = cfg->log_to_server;
+    if (app_stderr)
+        register_tracebacks();
     application = wf_app_load(&cfg->app);
     if (!application) {
         wf_py_exception_summary(summary, sizeof summary);
@@ -62,6 +100,12 @@ int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
         return -1;
     }
     return 0;
+}
+
+int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
+                  char *err, size_t errlen)
+{
+    return setup(cfg, opts, 1, err, errlen);
 }
 
 void wf_wsgi_teardown(void)
@@ -91,7 +135,7 @@ static void fail(struct wf_request *req, PyObject *sr)
     if (!sr || !wf_response_headers_sent(sr)) {
         snprintf(context, sizeof context, "error in the application serving %s; answered 500", label);
         wf_py_log_exception(context);
-        wf_response_send_error(req, 500, "Internal Server Error");
+        wf_response_send_error(req, 500);
         return;
     }
     snprintf(context, sizeof context,
@@ -204,7 +248,7 @@ int wf_wsgi_check(const struct wf_config *cfg)
         fprintf(stderr, "wsgi-fcgi: %s\n", err);
         return 1;
     }
-    if (wf_wsgi_setup(cfg, &opts, err, sizeof err) < 0) {
+    if (setup(cfg, &opts, 0, err, sizeof err) < 0) {
         fprintf(stderr, "wsgi-fcgi: %s\n", err);
     } else {
         repr = PyObject_Repr(application);

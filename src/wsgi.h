@@ -14,7 +14,8 @@ struct wf_wsgi_opts {
 };
 
 /* With the GIL held, after wf_py_init: prepares the types and the environ
- * cache and loads the application.  On failure the Python traceback has
+ * cache, makes sys.stderr a log stream (text tagged [app], like
+ * wsgi.errors) and loads the application.  On failure the Python traceback has
  * been logged and err holds one line naming the cause; returns -1. */
 int wf_wsgi_setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts,
                   char *err, size_t errlen);

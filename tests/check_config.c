@@ -1,6 +1,7 @@
 /*
  * check_config.c - unit tests of the command line (src/config.h): numbers,
- * modes, socket addresses, the APP spec and whole argv arrays.
+ * modes, socket addresses, the APP spec, whole argv arrays, and --config
+ * files merged under the command line.
  *
  * Each failure must return -1 (or WF_CONFIG_ERROR) and leave one line in
  * err; each success must leave err alone and produce exactly the parsed
@@ -24,6 +25,9 @@
 #define ARGV(...) ((char *[]){ "wsgi-fcgi", __VA_ARGS__, NULL })
 
 static char err[512];
+
+/* Larger than the 1 MiB a --config file may have. */
+#define CONFIG_TEST_BIG (1024 * 1024 + 1)
 
 static int argc_of(char **argv)
 {
@@ -575,6 +579,12 @@ START_TEST(cfg_errors)
     parse_bad(ARGV("-s", "host:0", "app.py"), NULL);
     parse_bad(ARGV("--stats", "nowhere", "app.py"), NULL);
     parse_bad(ARGV("mod:1x"), NULL);
+    parse_bad(ARGV("--max-body", "0", "app.py"), "--max-body");
+    parse_bad(ARGV("--max-body", "1k", "app.py"), "--max-body");
+    parse_bad(ARGV("--max-body", "-5", "app.py"), "--max-body");
+    parse_bad(ARGV("--max-rss", "0", "app.py"), "--max-rss");
+    parse_bad(ARGV("--max-rss", "1048577", "app.py"), "--max-rss");
+    parse_bad(ARGV("--max-rss", "256M", "app.py"), "--max-rss");
 }
 END_TEST
 
@@ -590,6 +600,26 @@ START_TEST(cfg_script_name_forms)
     wf_config_free(&cfg);
     ck_assert_msg(parse(&cfg, ARGV("--url-scheme", "http", "app.py")) == WF_CONFIG_RUN, "%s", err);
     ck_assert_str_eq(cfg.url_scheme, "http");
+    wf_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(cfg_limits)
+{
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("app.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.max_body, 0);
+    ck_assert_uint_eq(cfg.max_rss, 0);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--max-body", "1048576", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.max_body, 1048576);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--max-body", "1", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.max_body, 1);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--max-rss", "256", "app.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.max_rss, 256);
     wf_config_free(&cfg);
 }
 END_TEST
@@ -641,6 +671,230 @@ START_TEST(cfg_reparse)
 }
 END_TEST
 
+/* ---- --config FILE ----------------------------------------------------------- */
+
+static char conf_path[256];
+
+/* Writes len bytes of text to a new temp file (conf_path). */
+static const char *write_conf_n(const char *text, size_t len)
+{
+    const char *dir = getenv("TMPDIR");
+    int fd;
+
+    snprintf(conf_path, sizeof conf_path, "%s/wf-check-conf.XXXXXX", dir && *dir ? dir : "/tmp");
+    fd = mkstemp(conf_path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return conf_path;
+}
+
+static const char *write_conf(const char *text)
+{
+    return write_conf_n(text, strlen(text));
+}
+
+/* The file text must be rejected with a message naming FILE:LINE and
+ * containing needle. */
+static void conf_bad(const char *text, unsigned line, const char *needle)
+{
+    char where[300];
+    const char *path = write_conf(text);
+
+    snprintf(where, sizeof where, "%s:%u: ", path, line);
+    parse_bad(ARGV("--config", (char *)path, "app.py"), where);
+    if (needle) {
+        struct wf_config again;
+        ck_assert_int_eq(parse(&again, ARGV("--config", (char *)path, "app.py")), WF_CONFIG_ERROR);
+        ck_assert_msg(strstr(err, needle) != NULL, "'%s' does not mention '%s'", err, needle);
+        wf_config_free(&again);
+    }
+    unlink(path);
+}
+
+START_TEST(file_basic)
+{
+    struct wf_config cfg;
+    const char *path = write_conf(
+        "# a comment\n"
+        "\n"
+        "   # an indented comment\n"
+        "app = pkg.mod:make()\n"
+        "socket = unix:/run/x.sock\n"
+        "  processes=3  \n"
+        "\tthreads =\t4\r\n"
+        "max_requests = 500\n"
+        "log-to-server = yes\n"
+        "pythonpath = /a\n"
+        "pythonpath = /b b\n"
+        "script-name =\n"
+        "timeout = 7");                  /* no final newline */
+
+    ck_assert_msg(parse(&cfg, ARGV("--config", (char *)path)) == WF_CONFIG_RUN, "rejected: %s", err);
+    ck_assert_str_eq(cfg.app_arg, "pkg.mod:make()");
+    ck_assert_str_eq(cfg.app.target, "pkg.mod");
+    ck_assert_int_eq(cfg.app.factory, 1);
+    ck_assert_str_eq(cfg.socket_arg, "unix:/run/x.sock");
+    ck_assert_int_eq(cfg.addr.kind, WF_ADDR_UNIX);
+    ck_assert_uint_eq(cfg.processes, 3);
+    ck_assert_uint_eq(cfg.threads, 4);
+    ck_assert_uint_eq(cfg.max_requests, 500);
+    ck_assert_int_eq(cfg.log_to_server, 1);
+    ck_assert_uint_eq(cfg.npythonpath, 2);
+    ck_assert_str_eq(cfg.pythonpath[0], "/a");
+    ck_assert_str_eq(cfg.pythonpath[1], "/b b");
+    ck_assert_uint_eq(cfg.pythonpath_origin[0], 10);
+    ck_assert_uint_eq(cfg.pythonpath_origin[1], 11);
+    ck_assert_str_eq(cfg.script_name, "");
+    ck_assert_uint_eq(cfg.timeout, 7);
+    ck_assert_uint_eq(cfg.graceful_timeout, 30);     /* untouched default */
+    ck_assert_str_eq(cfg.config_file, path);
+    wf_config_free(&cfg);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(file_flags)
+{
+    static const char *const yes[] = { "true", "TRUE", "yes", "Yes", "on", "1" };
+    static const char *const no[] = { "false", "False", "no", "NO", "off", "0" };
+    struct wf_config cfg;
+    char text[64];
+    size_t i;
+
+    for (i = 0; i < 6; i++) {
+        snprintf(text, sizeof text, "scgi = %s\n", yes[i]);
+        ck_assert_msg(parse(&cfg, ARGV("--config", (char *)write_conf(text), "a.py")) == WF_CONFIG_RUN,
+                      "'%s' rejected: %s", yes[i], err);
+        ck_assert_msg(cfg.protocol == WF_PROTOCOL_SCGI, "'%s' is not true", yes[i]);
+        wf_config_free(&cfg);
+        unlink(conf_path);
+        snprintf(text, sizeof text, "scgi = %s\n", no[i]);
+        ck_assert_msg(parse(&cfg, ARGV("--config", (char *)write_conf(text), "a.py")) == WF_CONFIG_RUN,
+                      "'%s' rejected: %s", no[i], err);
+        ck_assert_msg(cfg.protocol == WF_PROTOCOL_FASTCGI, "'%s' is not false", no[i]);
+        wf_config_free(&cfg);
+        unlink(conf_path);
+    }
+}
+END_TEST
+
+START_TEST(file_cmdline_wins)
+{
+    struct wf_config cfg;
+    const char *path = write_conf("app = file.py\nthreads = 4\nprocesses = 2\n"
+                                  "pythonpath = /f1\npythonpath = /f2\ntimeout = 9\n");
+
+    /* Scalars: the command line's value; repeatable: the command line's
+     * values replace the file's; APP: the command line's. */
+    ck_assert_msg(parse(&cfg, ARGV("-t", "8", "--config", (char *)path, "--pythonpath", "/c1",
+                                   "--pythonpath", "/c2", "cmd.py")) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.threads, 8);
+    ck_assert_uint_eq(cfg.processes, 2);
+    ck_assert_uint_eq(cfg.timeout, 9);
+    ck_assert_uint_eq(cfg.npythonpath, 2);
+    ck_assert_str_eq(cfg.pythonpath[0], "/c1");
+    ck_assert_str_eq(cfg.pythonpath[1], "/c2");
+    ck_assert_uint_eq(cfg.pythonpath_origin[0], WF_ORIGIN_CMDLINE);
+    ck_assert_str_eq(cfg.app_arg, "cmd.py");
+    wf_config_free(&cfg);
+
+    /* Without them on the command line, the file's stay. */
+    ck_assert_msg(parse(&cfg, ARGV("--config", (char *)path)) == WF_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.threads, 4);
+    ck_assert_uint_eq(cfg.npythonpath, 2);
+    ck_assert_str_eq(cfg.pythonpath[1], "/f2");
+    ck_assert_str_eq(cfg.app_arg, "file.py");
+    wf_config_free(&cfg);
+
+    /* --config=FILE form; a value that is wrong on the command line is an
+     * error even though the file's is good. */
+    ck_assert_msg(parse(&cfg, ARGV("--config=x", "a.py")) == WF_CONFIG_ERROR, "missing file accepted");
+    ck_assert_msg(strstr(err, "--config x") != NULL, "%s", err);
+    wf_config_free(&cfg);
+    parse_bad(ARGV("--config", (char *)path, "-t", "0"), "--threads");
+    /* Cross-option checks run on the merged settings. */
+    parse_bad(ARGV("--config", (char *)write_conf("socket = unix:/tmp/s\n"), "--fd", "3", "a.py"),
+              "mutually exclusive");
+    unlink(conf_path);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(file_errors)
+{
+    static char big[CONFIG_TEST_BIG];
+    struct wf_config cfg;
+    const char *path;
+
+    conf_bad("threads = x\n", 1, "--threads");
+    conf_bad("# ok\n\nthreads = 0\n", 3, "out of range");
+    conf_bad("threads = 99999999999999999999999\n", 1, "--threads");
+    conf_bad("threads = 2\nthreads = 3\n", 2, "twice");
+    conf_bad("app = a.py\napp = b.py\n", 2, "twice");
+    conf_bad("no-such-option = 1\n", 1, "no-such-option");
+    conf_bad("threads\n", 1, "name = value");
+    conf_bad(" = 4\n", 1, "name");
+    conf_bad("--threads = 4\n", 1, "unknown option");
+    conf_bad("t = 4\n", 1, "unknown option");            /* long names only */
+    conf_bad("config = other.conf\n", 1, "config");
+    conf_bad("help = true\n", 1, "help");
+    conf_bad("version = true\n", 1, "version");
+    conf_bad("cgi = maybe\n", 1, "boolean");
+    conf_bad("cgi =\n", 1, "boolean");
+    conf_bad("socket = nowhere\n", 1, "nowhere");
+    conf_bad("url-scheme = ftp\n", 1, "ftp");
+    conf_bad("socket-mode = 0999\n", 1, "octal");
+    conf_bad("callable = 1x\n", 1, "callable");
+    path = write_conf_n("threads = 2\nprocesses = 2\0\n", 27);
+    parse_bad(ARGV("--config", (char *)path, "a.py"), ":2: ");
+    unlink(path);
+    /* A missing file; a file too large to be a list of options. */
+    parse_bad(ARGV("--config", "/nonexistent/wf.conf", "a.py"), "/nonexistent/wf.conf");
+    memset(big, '#', sizeof big);
+    path = write_conf_n(big, sizeof big);
+    parse_bad(ARGV("--config", (char *)path, "a.py"), "larger");
+    unlink(path);
+    /* --config twice; no APP anywhere. */
+    path = write_conf("threads = 2\n");
+    parse_bad(ARGV("--config", (char *)path, "--config", (char *)path, "a.py"), "twice");
+    parse_bad(ARGV("--config", (char *)path), "app = ");
+    ck_assert_int_eq(parse(&cfg, ARGV("--config", (char *)path, "a.py")), WF_CONFIG_RUN);
+    wf_config_free(&cfg);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(file_report)
+{
+    struct wf_config cfg;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    char want[400];
+    const char *path = write_conf("app = a.py\nprocesses = 3\nthreads = 2\npythonpath = /p\n");
+
+    ck_assert_msg(parse(&cfg, ARGV("--config", (char *)path, "-t", "5", "--check")) == WF_CONFIG_RUN,
+                  "%s", err);
+    f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+    wf_config_report(&cfg, f);
+    fclose(f);
+    ck_assert_msg(strstr(buf, "threads = 5 ") && strstr(buf, "(command line)"), "%s", buf);
+    snprintf(want, sizeof want, "(%s:2)", path);
+    ck_assert_msg(strstr(buf, "processes = 3 ") && strstr(buf, want), "no '%s' in %s", want, buf);
+    snprintf(want, sizeof want, "(%s:4)", path);
+    ck_assert_msg(strstr(buf, "pythonpath = /p ") && strstr(buf, want), "no '%s' in %s", want, buf);
+    ck_assert_msg(strstr(buf, "app = a.py ") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "graceful-timeout = 30 ") && strstr(buf, "(default)"), "%s", buf);
+    ck_assert_msg(strstr(buf, "pidfile ") && strstr(buf, "(not set)"), "%s", buf);
+    ck_assert_msg(strstr(buf, "help") == NULL, "--help is not a setting: %s", buf);
+    free(buf);
+    wf_config_free(&cfg);
+    unlink(path);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
@@ -648,6 +902,7 @@ Suite *suite_config(void)
     TCase *addr = tcase_create("addr");
     TCase *spec = tcase_create("app_spec");
     TCase *cfg = tcase_create("argv");
+    TCase *file = tcase_create("config_file");
 
     tcase_add_test(num, uint_valid);
     tcase_add_test(num, uint_garbage);
@@ -675,8 +930,16 @@ Suite *suite_config(void)
     tcase_add_test(cfg, cfg_errors);
     tcase_add_test(cfg, cfg_script_name_forms);
     tcase_add_test(cfg, cfg_threads_bounds);
+    tcase_add_test(cfg, cfg_limits);
     tcase_add_test(cfg, cfg_help_version);
     tcase_add_test(cfg, cfg_reparse);
     suite_add_tcase(s, cfg);
+
+    tcase_add_test(file, file_basic);
+    tcase_add_test(file, file_flags);
+    tcase_add_test(file, file_cmdline_wins);
+    tcase_add_test(file, file_errors);
+    tcase_add_test(file, file_report);
+    suite_add_tcase(s, file);
     return s;
 }

@@ -640,9 +640,9 @@ static char *log_messages(void)
         char *nl = strchr(p, '\n'), *msg;
         ck_assert_msg(nl != NULL, "unterminated log line: %s", p);
         *nl = '\0';
-        msg = strstr(p, "] [error] ");
-        ck_assert_msg(msg != NULL, "not an error-level line: %s", p);
-        msg += 10;
+        msg = strstr(p, "] [app] ");
+        ck_assert_msg(msg != NULL, "not an app-level line: %s", p);
+        msg += 8;
         memcpy(o, msg, strlen(msg));
         o += strlen(msg);
         *o++ = '|';

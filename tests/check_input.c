@@ -13,6 +13,7 @@
 #include "autoconfig.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -580,6 +581,90 @@ START_TEST(broken_stream_raises)
 }
 END_TEST
 
+/* --max-body with no CONTENT_LENGTH: a wsgi.input over the stream with the
+ * limit recorded on the request (as wf_req_limit_body does). */
+static void start_limited(const char *stream, size_t len, unsigned long long max_body)
+{
+    start(stream, len, -1);
+    wf_input_detach(in);
+    Py_CLEAR(in);
+    req.max_body = max_body;
+    in = wf_input_new(&req);
+    ck_assert_ptr_nonnull(in);
+}
+
+/* The pending exception is OSError with errno EFBIG naming --max-body. */
+static void expect_too_large(const char *method, Py_ssize_t n)
+{
+    PyObject *r = call(method, n), *type, *value, *tb, *eno, *s;
+
+    ck_assert_msg(r == NULL, "%s(%zd) returned instead of raising", method, n);
+    ck_assert_msg(PyErr_ExceptionMatches(PyExc_OSError), "%s", py_pending_type_name());
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    eno = PyObject_GetAttrString(value, "errno");
+    ck_assert_ptr_nonnull(eno);
+    ck_assert_int_eq(PyLong_AsLong(eno), EFBIG);
+    s = PyObject_Str(value);
+    ck_assert_msg(strstr(PyUnicode_AsUTF8(s), "--max-body") != NULL, "%s", PyUnicode_AsUTF8(s));
+    Py_DECREF(s);
+    Py_DECREF(eno);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+START_TEST(max_body_unknown_length)
+{
+    char *body = make_body(1 << 20, 7);
+
+    /* Exactly the limit: all of it. */
+    start_limited(body, 100, 100);
+    expect("read", -2, body, 100);
+    EXPECT("read", -2, "");
+    ck_assert_int_eq(req.no_keep, 0);
+
+    /* One byte more: read() raises, and keeps raising. */
+    start_limited(body, 101, 100);
+    expect_too_large("read", -2);
+    expect_too_large("read", 1);
+    expect_too_large("readline", -2);
+    ck_assert_int_eq(req.no_keep, 1);
+
+    /* In pieces: what is under the limit is served, the piece passing it raises. */
+    start_limited(body, 1000, 100);
+    expect("read", 60, body, 60);
+    expect("read", 40, body + 60, 40);
+    expect_too_large("read", 1);
+
+    /* A 1 MiB stream with a 1000-byte limit: no more than 1001 bytes are
+     * ever taken from it, whichever method reads. */
+    start_limited(body, 1 << 20, 1000);
+    expect_too_large("read", -2);
+    ck_assert_uint_le(conn.in_pos, 1001);
+    start_limited(body, 1 << 20, 1000);
+    expect_too_large("readlines", -2);
+    ck_assert_uint_le(conn.in_pos, 1001);
+    start_limited(body, 1 << 20, 1000);
+    expect_too_large("read", 1 << 19);
+    ck_assert_uint_le(conn.in_pos, 1001);
+    free(body);
+}
+END_TEST
+
+START_TEST(max_body_declared_length_untouched)
+{
+    /* A declared length within the limit reads normally to its end. */
+    start("abcdef", 6, 6);
+    wf_input_detach(in);
+    Py_CLEAR(in);
+    req.max_body = 6;
+    in = wf_input_new(&req);
+    EXPECT("read", -2, "abcdef");
+    ck_assert_int_eq(req.no_keep, 0);
+}
+END_TEST
+
 START_TEST(detached_raises_value_error)
 {
     PyObject *it;
@@ -640,6 +725,8 @@ Suite *suite_input(void)
     tcase_add_test(bad, broken_stream_raises);
     tcase_add_test(bad, detached_raises_value_error);
     tcase_add_test(bad, detached_before_any_read);
+    tcase_add_test(bad, max_body_unknown_length);
+    tcase_add_test(bad, max_body_declared_length_untouched);
     suite_add_tcase(s, bad);
     return s;
 }

@@ -658,7 +658,7 @@ static void check_error_response(int code, const char *reason)
 
 START_TEST(send_error_500)
 {
-    wf_response_send_error(&req, 500, "Internal Server Error");
+    wf_response_send_error(&req, 500);
     check_error_response(500, "Internal Server Error");
     ck_assert_int_eq(req.client_gone, 0);
 }
@@ -666,13 +666,56 @@ END_TEST
 
 START_TEST(send_error_503_and_gone)
 {
-    wf_response_send_error(&req, 503, "Service Unavailable");
+    wf_response_send_error(&req, 503);
     check_error_response(503, "Service Unavailable");
 
     conn.write_errno = EPIPE;
-    wf_response_send_error(&req, 500, "Internal Server Error");
+    wf_response_send_error(&req, 500);
     ck_assert_int_eq(req.client_gone, 1);
     ck_assert_no_pyerr();
+}
+END_TEST
+
+START_TEST(send_error_413_without_python)
+{
+    /* The canned response needs no interpreter state: the GIL is released. */
+    PyThreadState *ts = PyEval_SaveThread();
+
+    ck_assert_int_eq(wf_req_send_error(&req, 413), 0);
+    PyEval_RestoreThread(ts);
+    check_error_response(413, "Request Entity Too Large");
+    ck_assert_int_eq((int)req.body_bytes, (int)strlen("413 Request Entity Too Large\n"));
+}
+END_TEST
+
+START_TEST(limit_body)
+{
+    char *log;
+    size_t len;
+
+    /* Under or at the limit, no length, or no limit: nothing happens. */
+    req.content_length = 1000;
+    ck_assert_int_eq(wf_req_limit_body(&req, 1000), 0);
+    ck_assert_uint_eq(req.max_body, 1000);
+    req.content_length = -1;
+    ck_assert_int_eq(wf_req_limit_body(&req, 10), 0);
+    ck_assert_uint_eq(req.max_body, 10);
+    req.content_length = 999999999999LL;
+    ck_assert_int_eq(wf_req_limit_body(&req, 0), 0);
+    ck_assert_uint_eq(conn.out_len, 0);
+    ck_assert_int_eq(req.no_keep, 0);
+    /* Over it: 413, logged, the connection not kept. */
+    fake_param(&req, "REQUEST_URI", "/upload");
+    req.content_length = 1001;
+    ck_assert_int_eq(wf_req_limit_body(&req, 1000), 1);
+    check_error_response(413, "Request Entity Too Large");
+    ck_assert_int_eq(req.no_keep, 1);
+    ck_assert_uint_eq(req.max_body, 1000);
+    log = slurp_fd(logfd, &len);
+    ck_assert_msg(strstr(log, "[warning] ") && strstr(log, "GET /upload") &&
+                  strstr(log, "1001") && strstr(log, "--max-body 1000") && strstr(log, "413"),
+                  "log: %s", log);
+    free(log);
 }
 END_TEST
 
@@ -759,6 +802,8 @@ Suite *suite_response(void)
     tcase_add_test(wr, sink_failure_later_chunk);
     tcase_add_test(wr, send_error_500);
     tcase_add_test(wr, send_error_503_and_gone);
+    tcase_add_test(wr, send_error_413_without_python);
+    tcase_add_test(wr, limit_body);
     suite_add_tcase(s, wr);
     return s;
 }

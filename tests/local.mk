@@ -127,3 +127,16 @@ EXTRA_DIST += \
 # The README's main job (contrib/demo.sh) in one-shot mode.
 TESTS += tests/t-demo.sh
 EXTRA_DIST += tests/t-demo.sh
+
+# Operations (issue 11): each test self-contained, named t-ops-*.sh with
+# its driver tests/py/ops_*.py (which use tests/py/pm_lib.py).
+TESTS += tests/t-ops-config.sh
+EXTRA_DIST += tests/t-ops-config.sh tests/py/ops_config.py
+TESTS += tests/t-ops-logs.sh
+EXTRA_DIST += tests/t-ops-logs.sh tests/py/ops_logs.py
+TESTS += tests/t-ops-max-body.sh
+EXTRA_DIST += tests/t-ops-max-body.sh tests/py/ops_max_body.py
+TESTS += tests/t-ops-max-rss.sh
+EXTRA_DIST += tests/t-ops-max-rss.sh tests/py/ops_max_rss.py
+TESTS += tests/t-ops-timeout.sh
+EXTRA_DIST += tests/t-ops-timeout.sh tests/py/ops_timeout.py

@@ -6,8 +6,9 @@
   ExecStart, ExecReload, KillSignal and Restart are read from the files;
   ExecStart is run under systemd-socket-activate exactly as written except
   for two documented substitutions (/usr/local/bin/wsgi-fcgi -> the built
-  binary, /srv/app/app.py -> a test app) and the ListenStream path moved
-  into the temp dir; ExecReload (with $MAINPID) reloads, KillSignal stops."""
+  binary, /etc/wsgi-fcgi/app.conf -> a copy of contrib/systemd/app.conf
+  with /srv/app/app.py -> a test app) and the ListenStream path moved into
+  the temp dir; ExecReload (with $MAINPID) reloads, KillSignal stops."""
 
 import os
 import shlex
@@ -85,12 +86,23 @@ def test_contrib_units():
     argv = shlex.split(svc["ExecStart"][0])
     pm.log("# ExecStart: %s" % argv)
     pm.check_eq("/usr/local/bin/wsgi-fcgi", argv[0], "ExecStart runs /usr/local/bin/wsgi-fcgi")
-    pm.check("/srv/app/app.py" in argv, "ExecStart serves /srv/app/app.py")
+    pm.check_eq(["--config", "/etc/wsgi-fcgi/app.conf"], argv[1:3],
+                "ExecStart reads /etc/wsgi-fcgi/app.conf")
     pm.check(not any(a in ("-s", "--socket", "--fd") or a.startswith("--socket=")
                      for a in argv), "ExecStart takes the socket from systemd")
+    with open(os.path.join(UNITS, "app.conf"), encoding="utf-8") as f:
+        conf_text = f.read()
+    settings = dict(l.split("=", 1) for l in conf_text.splitlines()
+                    if l.strip() and not l.lstrip().startswith("#"))
+    settings = {k.strip(): v.strip() for k, v in settings.items()}
+    pm.check_eq("/srv/app/app.py", settings.get("app"), "app.conf serves /srv/app/app.py")
+    pm.check("socket" not in settings, "app.conf takes the socket from systemd")
+    conf = pm.tmp("app.conf")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write(conf_text.replace("/srv/app/app.py", pm.app()))
     argv = [pm.WSGI_FCGI if a == "/usr/local/bin/wsgi-fcgi" else
-            pm.app() if a == "/srv/app/app.py" else a for a in argv]
-    procs = int(argv[argv.index("-p") + 1]) if "-p" in argv else 1
+            conf if a == "/etc/wsgi-fcgi/app.conf" else a for a in argv]
+    procs = int(settings.get("processes", "1"))
     sock = pm.tmp(os.path.basename(listen[0]))
     srv = pm.Server("units", [], sock=sock, stats=False, wait=False,
                     cmd=[ACTIVATE, "-l", sock] + argv)

@@ -278,7 +278,7 @@ def test_wsgi_errors():
             check(w.log_has(s, re.escape(marker), off, 10), "%s in the log" % marker)
         line = [l for l in s.log_since(off).splitlines() if "wsgi-errors-write-tok42" in l]
         if check(line, "wsgi.errors line present"):
-            check(re.match(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[error\] ",
+            check(re.match(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[app\] ",
                            line[0]), "wsgi.errors line format: %r" % line[0])
 
 
