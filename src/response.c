@@ -303,9 +303,18 @@ static PyObject *sr_start(StartResponseObject *self, PyObject *status, PyObject 
         }
         if (self->headers_sent) {
             /* PEP 3333: too late to change anything; re-raise. */
-            PyObject *t = PyTuple_GET_ITEM(exc_info, 0), *v = PyTuple_GET_ITEM(exc_info, 1),
-                     *tb = PyTuple_GET_ITEM(exc_info, 2);
-            PyErr_Restore(Py_NewRef(t), Py_NewRef(v), tb == Py_None ? NULL : Py_NewRef(tb));
+            PyObject *v = PyTuple_GET_ITEM(exc_info, 1), *tb = PyTuple_GET_ITEM(exc_info, 2);
+            if (!PyExceptionInstance_Check(v)) {
+                PyErr_SetString(PyExc_TypeError, "exc_info[1] is not an exception");
+                return NULL;
+            }
+            if (PyTraceBack_Check(tb) && PyException_SetTraceback(v, tb) < 0)
+                return NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+            PyErr_SetRaisedException(Py_NewRef(v));
+#else
+            PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(v)), Py_NewRef(v), PyException_GetTraceback(v));
+#endif
             return NULL;
         }
     } else if (self->called) {
