@@ -507,7 +507,9 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
             wf_usage();
             return WF_CONFIG_EXIT_OK;
         case 'V':
-            printf("wsgi-fcgi %s\n", PACKAGE_VERSION);
+            /* What the build embeds: configure's interpreter and libfcgi. */
+            printf("wsgi-fcgi %s\nPython %s (%s)\nlibfcgi %s\n", PACKAGE_VERSION,
+                   WF_PYTHON_VERSION, WF_PYTHON_EXECUTABLE, WF_FCGI_VERSION);
             return WF_CONFIG_EXIT_OK;
         case ':':
             seterr(err, errlen, "option %s requires an argument", argv[optind - 1]);
