@@ -16,10 +16,12 @@
 #   nginx    contrib/demo.sh with DEMO_BIN=/usr/bin/wsgi-fcgi: the example
 #            application from the installed binary behind a real nginx on a
 #            free loopback port, one GET checked;
-#   unit     the installed wsgi-fcgi@.service's ExecStart, as written, under
-#            systemd-socket-activate with a NAME.conf serving the installed
-#            example app, one request through cgi-fcgi (skipped while the
-#            binary has no --config);
+#   unit     every setting of the installed example.conf accepted by
+#            "wsgi-fcgi --check --config", then the installed
+#            wsgi-fcgi@.service's ExecStart, as written, under
+#            systemd-socket-activate with a NAME.conf serving the example app,
+#            one request through cgi-fcgi (skipped while the binary has no
+#            --config);
 #   purge    apt-get remove --purge: nothing left in /usr/bin, /etc, /lib or
 #            /usr/share/doc.
 # It ends with "deb-check: N passed, N failed[, N skipped]" and exits 1 when
@@ -149,7 +151,9 @@ files() {
         return
     fi
     /usr/bin/wsgi-fcgi --version | indent
-    if ! /usr/bin/wsgi-fcgi --check /usr/share/doc/wsgi-fcgi/examples/example/app.py >"$OUT/check.out" 2>&1; then
+    # no __pycache__ in the package's directories: purge must find them as installed
+    if ! PYTHONDONTWRITEBYTECODE=1 /usr/bin/wsgi-fcgi --check \
+            /usr/share/doc/wsgi-fcgi/examples/example/app.py >"$OUT/check.out" 2>&1; then
         indent <"$OUT/check.out"
         bad files "wsgi-fcgi --check of the installed example app failed"
         return
@@ -212,8 +216,21 @@ unit_exec() {
         return
     fi
     tmp=$(mktemp -d)
-    printf 'app = %s\nprocesses = 1\nthreads = 2\n' \
-        /usr/share/doc/wsgi-fcgi/examples/example/app.py >"$tmp/example.conf"
+    # a copy of the installed example app, so its __pycache__ goes to tmp
+    cp /usr/share/doc/wsgi-fcgi/examples/example/app.py "$tmp/app.py"
+    printf 'app = %s\nprocesses = 1\nthreads = 2\n' "$tmp/app.py" >"$tmp/example.conf"
+    # every setting of the installed example.conf, uncommented, is accepted
+    # (the virtualenv's would need a real one)
+    sed -e 's/^#\([a-z-]* = \)/\1/' -e '/^virtualenv = /d' -e "s|^app = .*|app = $tmp/app.py|" \
+        -e "s|/srv/example|$tmp|g" /usr/share/doc/wsgi-fcgi/examples/systemd/example.conf \
+        >"$tmp/all.conf"
+    if ! (cd "$tmp" && PYTHONDONTWRITEBYTECODE=1 /usr/bin/wsgi-fcgi --check --config "$tmp/all.conf") \
+            >"$tmp/check.out" 2>&1; then
+        tail -n 5 "$tmp/check.out" | indent
+        bad unit "wsgi-fcgi --check rejects the settings of examples/systemd/example.conf"
+        rm -rf "$tmp"
+        return
+    fi
     # ExecStart as installed, %i's file moved to the temp dir
     exec=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/wsgi-fcgi@.service |
            sed "s|/etc/wsgi-fcgi/%i.conf|$tmp/example.conf|")
@@ -229,7 +246,7 @@ unit_exec() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     if printf '%s\n' "$body" | grep -q '^ok'; then
-        ok unit "ExecStart=$exec -> GET /health: ok"
+        ok unit "example.conf accepted; ExecStart=$exec -> GET /health: ok"
     else
         printf '%s\n' "$body" | head -n 10 | indent
         tail -n 10 "$tmp/log" | indent
