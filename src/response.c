@@ -133,8 +133,12 @@ static const char *latin1_of(PyObject *o, const char *what, Py_ssize_t *len)
         PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s", what, Py_TYPE(o)->tp_name);
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    /* Only a str made by the legacy Py_UNICODE API can be unready; 3.12
+     * removed that API and made PyUnicode_READY a deprecated no-op. */
     if (PyUnicode_READY(o) < 0)
         return NULL;
+#endif
     if (PyUnicode_KIND(o) != PyUnicode_1BYTE_KIND) {
         PyErr_Format(PyExc_ValueError, "%s must be latin-1 text: %R", what, o);
         return NULL;
