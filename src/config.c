@@ -843,7 +843,9 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
             rc = WF_CONFIG_EXIT_OK;
             goto out;
         case 'V':
-            printf("wsgi-fcgi %s\n", PACKAGE_VERSION);
+            /* What the build embeds: configure's interpreter and libfcgi. */
+            printf("wsgi-fcgi %s\nPython %s (%s)\nlibfcgi %s\n", PACKAGE_VERSION,
+                   WF_PYTHON_VERSION, WF_PYTHON_EXECUTABLE, WF_FCGI_VERSION);
             rc = WF_CONFIG_EXIT_OK;
             goto out;
         case ':':

@@ -228,49 +228,71 @@ void wf_py_leave(void)
     thread_tstate = PyEval_SaveThread();
 }
 
+/* The pending exception as one object, a new reference, with the error
+ * indicator cleared.  Python 3.12 keeps only the instance (its traceback in
+ * __traceback__) and deprecates the (type, value, traceback) triple, which
+ * older versions need normalised into the instance first. */
+static PyObject *take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && tb)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+/* Makes exc (an exception instance, stolen) the pending exception again. */
+static void restore_exception(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
 void wf_py_exception_summary(char *buf, size_t len)
 {
-    PyObject *type, *value, *tb, *s = NULL;
-    const char *name = "error", *msg = NULL;
+    PyObject *exc, *s = NULL;
+    const char *msg = NULL;
 
-    if (!PyErr_Occurred()) {
+    if (!PyErr_Occurred() || !(exc = take_exception())) {
         snprintf(buf, len, "unknown error");
         return;
     }
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (type && PyType_Check(type))
-        name = ((PyTypeObject *)type)->tp_name;
-    if (value)
-        s = PyObject_Str(value);
+    s = PyObject_Str(exc);
     if (s)
         msg = PyUnicode_AsUTF8(s);
     if (!msg) {
         PyErr_Clear();
         msg = "";
     }
-    snprintf(buf, len, "%s%s%s", name, *msg ? ": " : "", msg);
+    snprintf(buf, len, "%s%s%s", Py_TYPE(exc)->tp_name, *msg ? ": " : "", msg);
     Py_XDECREF(s);
-    PyErr_Restore(type, value, tb);
+    restore_exception(exc);
 }
 
 void wf_py_log_exception(const char *context)
 {
-    PyObject *type, *value, *tb, *lines = NULL, *empty = NULL, *text = NULL;
+    PyObject *exc, *lines = NULL, *empty = NULL, *text = NULL;
     const char *utf8;
     Py_ssize_t len;
 
-    if (!PyErr_Occurred())
+    if (!PyErr_Occurred() || !(exc = take_exception()))
         return;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (tb && value)
-        PyException_SetTraceback(value, tb);
     if (context)
         wf_log(WF_LOG_ERROR, "%s", context);
-    if (format_exception && type)
-        lines = PyObject_CallFunctionObjArgs(format_exception, type,
-                                             value ? value : Py_None, tb ? tb : Py_None, NULL);
+    /* traceback.format_exception(exc): the one-argument form (3.10+). */
+    if (format_exception)
+        lines = PyObject_CallOneArg(format_exception, exc);
     if (lines)
         empty = PyUnicode_FromString("");
     if (empty)
@@ -280,8 +302,8 @@ void wf_py_log_exception(const char *context)
     } else {
         char summary[512];
         PyErr_Clear();
-        PyErr_Restore(type, value, tb);
-        type = value = tb = NULL;
+        restore_exception(exc);
+        exc = NULL;
         wf_py_exception_summary(summary, sizeof summary);
         wf_log(WF_LOG_ERROR, "%s", summary);
     }
@@ -289,7 +311,5 @@ void wf_py_log_exception(const char *context)
     Py_XDECREF(text);
     Py_XDECREF(empty);
     Py_XDECREF(lines);
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
+    Py_XDECREF(exc);
 }

@@ -133,8 +133,12 @@ static const char *latin1_of(PyObject *o, const char *what, Py_ssize_t *len)
         PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s", what, Py_TYPE(o)->tp_name);
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    /* Only a str made by the legacy Py_UNICODE API can be unready; 3.12
+     * removed that API and made PyUnicode_READY a deprecated no-op. */
     if (PyUnicode_READY(o) < 0)
         return NULL;
+#endif
     if (PyUnicode_KIND(o) != PyUnicode_1BYTE_KIND) {
         PyErr_Format(PyExc_ValueError, "%s must be latin-1 text: %R", what, o);
         return NULL;
@@ -303,9 +307,18 @@ static PyObject *sr_start(StartResponseObject *self, PyObject *status, PyObject 
         }
         if (self->headers_sent) {
             /* PEP 3333: too late to change anything; re-raise. */
-            PyObject *t = PyTuple_GET_ITEM(exc_info, 0), *v = PyTuple_GET_ITEM(exc_info, 1),
-                     *tb = PyTuple_GET_ITEM(exc_info, 2);
-            PyErr_Restore(Py_NewRef(t), Py_NewRef(v), tb == Py_None ? NULL : Py_NewRef(tb));
+            PyObject *v = PyTuple_GET_ITEM(exc_info, 1), *tb = PyTuple_GET_ITEM(exc_info, 2);
+            if (!PyExceptionInstance_Check(v)) {
+                PyErr_SetString(PyExc_TypeError, "exc_info[1] is not an exception");
+                return NULL;
+            }
+            if (PyTraceBack_Check(tb) && PyException_SetTraceback(v, tb) < 0)
+                return NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+            PyErr_SetRaisedException(Py_NewRef(v));
+#else
+            PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(v)), Py_NewRef(v), PyException_GetTraceback(v));
+#endif
             return NULL;
         }
     } else if (self->called) {

@@ -228,20 +228,37 @@ static void out_is(const char *want)
                   "sink holds [%.*s], not [%s]", (int)conn.out_len, conn.out ? conn.out : "", want);
 }
 
+/* The pending exception instance (new reference), the indicator cleared. */
+static PyObject *take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *t, *v, *tb;
+
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v && tb)
+        PyException_SetTraceback(v, tb);
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+    return v;
+#endif
+}
+
 /* An exc_info tuple for a freshly raised exc("boom"). */
 static PyObject *make_exc_info(PyObject *exc, PyObject **value_out)
 {
-    PyObject *t, *v, *tb, *info;
+    PyObject *v, *tb, *info;
 
     PyErr_SetString(exc, "boom");
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    v = take_exception();
     ck_assert_ptr_nonnull(v);
-    info = PyTuple_Pack(3, t, v, tb ? tb : Py_None);
+    tb = PyException_GetTraceback(v);
+    info = PyTuple_Pack(3, (PyObject *)Py_TYPE(v), v, tb ? tb : Py_None);
     ck_assert_ptr_nonnull(info);
     *value_out = v;          /* borrowed through info */
-    Py_XDECREF(t);
-    Py_XDECREF(v);
+    Py_DECREF(v);
     Py_XDECREF(tb);
     return info;
 }
@@ -445,7 +462,7 @@ END_TEST
 
 START_TEST(sr_exc_info_after_headers_reraises)
 {
-    PyObject *v, *info, *r, *t2, *v2, *tb2;
+    PyObject *v, *info, *r, *v2;
 
     sr_ok("200 OK", NO_HEADERS);
     body("partial");
@@ -454,12 +471,9 @@ START_TEST(sr_exc_info_after_headers_reraises)
     r = call_sr("500 Error", HEADERS("Y", "2"), info);
     ck_assert_ptr_null(r);
     ck_assert(PyErr_ExceptionMatches(PyExc_KeyError));
-    PyErr_Fetch(&t2, &v2, &tb2);
-    PyErr_NormalizeException(&t2, &v2, &tb2);
+    v2 = take_exception();
     ck_assert_msg(v2 == v, "a different exception object was raised");
-    Py_XDECREF(t2);
     Py_XDECREF(v2);
-    Py_XDECREF(tb2);
     Py_DECREF(v);
     Py_DECREF(info);
     /* Nothing was changed or re-sent. */

@@ -11,22 +11,31 @@
 #      (counted as one test);
 #   4. build/sanitizers: configure --enable-sanitizers --enable-werror,
 #      make check under AddressSanitizer and UndefinedBehaviorSanitizer;
-#   5. prints, for each build, the automake and Check summaries and the tail of
-#      the log of every failed test, then one line "N passed, N failed" (plus
-#      ", N skipped" when some were skipped) summed over both builds.
+#   5. tests/python-matrix.sh: configure, build and a set of tests against
+#      every CPython 3.10-3.13 on the machine (Debian's, pyenv's), one line
+#      per version; each version counts as one test;
+#   6. tests/deb-check.sh: builds the Debian package in a copy of the tree,
+#      lintian, apt-get install, the example app from /usr/bin/wsgi-fcgi
+#      behind nginx, apt-get remove --purge; each step counts as one test;
+#   7. prints, for each build, the automake and Check summaries and the tail of
+#      the log of every failed test, the lines of stages 5 and 6 with their
+#      time, then one line "N passed, N failed" (plus ", N skipped" when some
+#      were skipped) summed over everything.
 #
 # A failure in one build does not stop the other.  The exit status is non-zero
 # when anything failed or when no test ran at all.
 #
 # Environment: JOBS (parallel make jobs, default 2), SKIP_APT=1 (never call
-# apt-get), SKIP_DISTCHECK=1, SKIP_SANITIZERS=1 (quicker local runs).
+# apt-get), SKIP_DISTCHECK=1, SKIP_SANITIZERS=1, SKIP_PYMATRIX=1, SKIP_DEB=1
+# (quicker local runs).
 
 set -u -o pipefail
 
 PACKAGES="build-essential autoconf automake autoconf-archive pkg-config \
 libfcgi-dev libfcgi-bin python3-dev check nginx spawn-fcgi curl valgrind \
 python3-flask python3-django python3-bottle lighttpd apache2 libapache2-mod-fcgid \
-procps iproute2 ca-certificates systemd"
+procps iproute2 ca-certificates systemd \
+debhelper dh-autoreconf dpkg-dev fakeroot lintian"
 
 JOBS=${JOBS:-2}
 
@@ -207,7 +216,39 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     summarize sanitizers "$ROOT/build/sanitizers" "$BUILD_STATUS"
 fi
 
-# ---- 5. summary --------------------------------------------------------------------
+# ---- 5. and 6. the scripts that end with "NAME: N passed, N failed[, N skipped]" --------
+# stage NAME SCRIPT PATTERN: runs SCRIPT (output in build/NAME.out), adds its
+# counts and the lines matching PATTERN (its results) to the summary.
+stage() {
+    local name=$1 script=$2 pattern=$3 out="$ROOT/build/$1.out" t0 line p f k
+    t0=$(date +%s)
+    say "$name: bash $script"
+    mkdir -p "$ROOT/build"
+    bash "$ROOT/$script" 2>&1 | tee "$out"
+    add_summary "---- $name ($script, $(( $(date +%s) - t0 )) s, log build/$name.out)"
+    add_summary "$(grep -E "$pattern" "$out" | sed 's/^/  /')"
+    line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n 1)
+    if [ -z "$line" ]; then
+        add_summary "  $script ended without its summary line"
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+        return
+    fi
+    p=$(echo "$line" | sed -E 's/^[^:]*: ([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    k=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    TOTAL_PASS=$((TOTAL_PASS + p))
+    TOTAL_FAIL=$((TOTAL_FAIL + f))
+    TOTAL_SKIP=$((TOTAL_SKIP + ${k:-0}))
+}
+
+if [ "${SKIP_PYMATRIX:-0}" != 1 ]; then
+    stage python-matrix tests/python-matrix.sh '^python |^    (\||FAILED)'
+fi
+if [ "${SKIP_DEB:-0}" != 1 ]; then
+    stage deb-check tests/deb-check.sh '^deb: |^    \| [A-Z]: '
+fi
+
+# ---- 7. summary --------------------------------------------------------------------
 END=$(date +%s)
 say "summary ($((END - START)) s)"
 printf '%s' "$SUMMARY"
