@@ -63,6 +63,12 @@ static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
             return fail(w, "a request does not start with FCGI_BEGIN_REQUEST");
         if (w->content_left != 8)
             return fail(w, "an FCGI_BEGIN_REQUEST body that is not 8 bytes long");
+        /* libfcgi forgets the padding still to skip when it moves on to
+         * the PARAMS stream, and would read it as the next record header
+         * (the same for the empty PARAMS record below).  No web server pads
+         * these two records. */
+        if (w->padding_left != 0)
+            return fail(w, "a padded FCGI_BEGIN_REQUEST (libfcgi would misread its padding)");
         w->req_id = w->id;
         w->head_len = 0;
         w->begin_len = 0;
@@ -82,6 +88,8 @@ static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
         if (w->phase == WF_FW_PH_PARAMS) {
             if (w->type != WF_FCGI_PARAMS)
                 return fail(w, "a record other than FCGI_PARAMS before the params ended");
+            if (w->content_left == 0 && w->padding_left != 0)
+                return fail(w, "a padded empty FCGI_PARAMS record (libfcgi would misread its padding)");
             if (add_head(w) < 0)
                 return fail(w, "a request head longer than --max-header-size");
             return WF_FW_MORE;

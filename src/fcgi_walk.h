@@ -15,7 +15,9 @@
  * Anything else is refused with a reason: another protocol version, a record
  * for another request id (no multiplexing), a management record inside a
  * request, a name or value longer than the head may be, a head longer than
- * max_head, a PARAMS stream that ends inside a pair.  So libfcgi is only
+ * max_head, a PARAMS stream that ends inside a pair, padding on
+ * FCGI_BEGIN_REQUEST or on the empty PARAMS record (libfcgi reads those
+ * padding bytes as a record header).  So libfcgi is only
  * ever handed well-formed requests, which keeps it away from the inputs
  * that make Debian 12's libfcgi 2.4.2 abort (see README, "Reliability").
  *

@@ -310,6 +310,30 @@ def _(r):
     r.request()
 
 
+@case("padded_begin", "outcome: closed\nlog: padded FCGI_BEGIN_REQUEST\n")
+def _(r):
+    r.comment("BEGIN_REQUEST with one byte of padding (legal FastCGI, but libfcgi reads the")
+    r.comment("padding as the next record header and loses the params): refused")
+    r.begin(padding=1)
+    r.params()
+    r.stdin_end()
+
+
+@case("padded_end_of_params", "outcome: closed\nlog: padded empty FCGI_PARAMS\n")
+def _(r):
+    r.comment("the empty PARAMS record padded with 248 bytes that are an FCGI_GET_VALUES")
+    r.comment("record naming FCGI_MAX_CONNS 15 times: libfcgi skips no padding there and")
+    r.comment("would parse it (LIBFCGI.md #2: its stack overflows); found by")
+    r.comment("tests/fuzz/fuzz_fcgi_libfcgi: refused")
+    r.begin()
+    r.params(end=False)
+    smuggled = fc.record(9, 0, fc.encode_params([(b"FCGI_MAX_CONNS", b"")] * 15))
+    r.lines.append("# PARAMS id=1 len=0 pad=%d version=1 (end of params, padded)" % len(smuggled))
+    r.lines.append(hexs(struct.pack("!BBHHBx", 1, 4, 1, 0, len(smuggled))))
+    r.raw(smuggled, "the padding: a GET_VALUES record")
+    r.stdin_end()
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     for name, (fn, expect) in CASES.items():
