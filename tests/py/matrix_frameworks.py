@@ -95,7 +95,7 @@ def normal(r):
 
 def start_reference(fw, app):
     portfile = mc.path("ref-%s.port" % fw)
-    p = mc.start("ref-" + fw, [mc.PYTHON, os.path.join(mc.HERE, "matrix_wsgiref.py"),
+    p = mc.start("ref-" + fw, [mc.PYTHON, os.path.join(mc.TESTS, "wftest", "wsgiref_server.py"),
                                app, portfile])
     mc.wait_until(lambda: os.path.exists(portfile), p, 30, "wsgiref for " + fw)
     return int(open(portfile).read())

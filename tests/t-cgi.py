@@ -7,8 +7,8 @@ import os
 import subprocess
 
 import wftest as w
-from wftest import eq, check
-import fcgi_client as fc
+from wftest import check, eq
+from wftest import fcgi as fc
 
 
 def cgi_env(method="GET", path=b"/", query=b"", body=b"", extra=None):

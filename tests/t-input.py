@@ -7,8 +7,8 @@ import random
 import time
 
 import wftest as w
-from wftest import eq, check
-import fcgi_client as fc
+from wftest import check, eq
+from wftest import fcgi as fc
 
 
 def lines_body(n):

@@ -3,8 +3,8 @@
 import json
 
 import wftest as w
-from wftest import eq, check
-import fcgi_client as fc
+from wftest import check, eq
+from wftest import fcgi as fc
 
 
 def environ_of(server, params, body=b"", **kw):

@@ -13,114 +13,34 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 
 import wftest as w
-from wftest import eq, check
-import fcgi_client as fc
-import scgi_client as sc
+from wftest import check, eq
+from wftest import fcgi as fc
+from wftest import http_client as hc
+from wftest import scgi as sc
 
 MIB = 1 << 20
 CLOSED_RX = r"\[warning\] closed an SCGI connection"
 
 
-def free_port():
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
 
 
-class ScgiServer(w.Server):
+def nfds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def serve(app_spec, args=(), tcp=False):
     """wsgi-fcgi --scgi on a unix socket in the temp dir, or on 127.0.0.1."""
-
-    def __init__(self, app_spec, args=(), env=None, tcp=False):
-        self.tcp = tcp
-        super().__init__(app_spec, ["--scgi"] + list(args), env)
-
-    def start(self):
-        if self.tcp:
-            self.addr = "127.0.0.1:%d" % free_port()
-        listen = self.addr
-        cmd = [w.WSGI_FCGI, "-s", listen] + self.args + [self.app_spec]
-        self.cmd = cmd
-        logf = open(self.logpath, "ab")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=logf, stderr=logf, env=self.env)
-        logf.close()
-        if not w.wait_for(self._ready, w.START_TIMEOUT):
-            self.dump = True
-            raise AssertionError("server did not start listening on %s within %ss (cmd %r)"
-                                 % (self.addr, w.START_TIMEOUT, cmd))
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("server exited with %s before listening (cmd %r)"
-                                 % (self.proc.returncode, self.cmd))
-        try:
-            sc.connect(self.addr, 2).close()
-        except OSError:
-            return False
-        # The master binds before its worker has loaded the app.
-        return " serving " in self.log()
-
-    def get(self, path="/", query="", **kw):
-        return sc.get(self.addr, path, query, **kw)
-
-    def request(self, params, body=b"", **kw):
-        return sc.request(self.addr, params, body, **kw)
-
-    def raw(self, data, **kw):
-        return sc.request_raw(self.addr, data, **kw)
-
-    def assert_serving(self, what="a normal request afterwards", query=""):
-        r = self.get("/", query, timeout=30.0)
-        ok = eq(r.status, 200, "%s: status" % what)
-        ok = check(r.eof, "%s: connection closed after the response" % what) and ok
-        ok = check(self.alive(), "%s: server process still alive" % what) and ok
-        return ok
-
-    def worker_pid(self):
-        """The process serving requests: the master's only child, or the
-        process itself when it has no children (no master)."""
-        pid = self.proc.pid
-        kids = []
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                    kids += [int(k) for k in f.read().split()]
-            except OSError:
-                pass
-        if len(kids) > 1:
-            raise AssertionError("pid %d has several children %r: run with -p 1" % (pid, kids))
-        return kids[0] if kids else pid
-
-    def rss_kb(self, pid):
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise AssertionError("no VmRSS for pid %d" % pid)
-
-    def nfds(self, pid):
-        return len(os.listdir("/proc/%d/fd" % pid))
-
-
-class serve:
-    def __init__(self, app_spec, args=(), env=None, tcp=False):
-        self.s = ScgiServer(app_spec, args, env, tcp)
-
-    def __enter__(self):
-        return self.s
-
-    def __exit__(self, *exc):
-        self.s.stop()
-        if self.s in w._servers:
-            w._servers.remove(self.s)
+    return w.serve(app_spec, args, scgi=True, tcp=tcp)
 
 
 def environ_of(r, what):
@@ -131,11 +51,6 @@ def environ_of(r, what):
     except ValueError as e:
         w.fail("%s: body is not JSON (%s): %r" % (what, e, bytes(r.body[:300])))
         return {}
-
-
-def pattern(n):
-    base = bytes(range(251))
-    return (base * (n // 251 + 1))[:n]
 
 
 def is_500(r, what):
@@ -280,7 +195,7 @@ def test_bodies_out():
                 r = s.get("/down", "n=%d&chunk=65536&cl=%s" % (n, cl), timeout=120)
                 eq(r.status, 200, what + ": status")
                 eq(len(r.body), n, what + ": length")
-                check(bytes(r.body) == pattern(n), what + ": content")
+                check(bytes(r.body) == hc.pattern(n), what + ": content")
                 if cl == "1":
                     eq(r.header("Content-Length"), str(n), what + ": Content-Length")
     with serve(w.app("file_wrapper")) as s:
@@ -520,7 +435,7 @@ def test_tcp_and_threads():
                           timeout=60)
                 return r.status == 200 and bytes(r.body) == body
             r = s.get("/", "app=download&n=1000003&chunk=65536", timeout=60)
-            return r.status == 200 and bytes(r.body) == pattern(1000003)
+            return r.status == 200 and bytes(r.body) == hc.pattern(1000003)
 
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             results = list(ex.map(one, range(120), timeout=300))
@@ -635,7 +550,7 @@ def test_malformed_flood_rss():
             one(i)
         check(s.alive(), "alive after the warm-up")
         pid = s.worker_pid()
-        rss0, fds0 = s.rss_kb(pid), s.nfds(pid)
+        rss0, fds0 = rss_kb(pid), nfds(pid)
         deadline = time.monotonic() + 600
         for i in range(1000):
             if time.monotonic() > deadline:
@@ -652,8 +567,8 @@ def test_malformed_flood_rss():
         eq(closes(trap), [], "the app never ran for a malformed request")
         eq(s.worker_pid(), pid, "the same worker served throughout (none crashed)")
         # The server half-closes before it closes: give the close a moment.
-        w.wait_for(lambda: s.nfds(pid) <= fds0, 10)
-        rss1, fds1 = s.rss_kb(pid), s.nfds(pid)
+        w.wait_for(lambda: nfds(pid) <= fds0, 10)
+        rss1, fds1 = rss_kb(pid), nfds(pid)
         print("worker %d: RSS %d kB after the warm-up, %d kB after 1,000 malformed requests; "
               "fds %d -> %d" % (pid, rss0, rss1, fds0, fds1), flush=True)
         check(rss1 - rss0 <= 2048, "RSS grew by %d kB (at most 2048 allowed)" % (rss1 - rss0))

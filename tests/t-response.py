@@ -6,8 +6,9 @@ import re
 import time
 
 import wftest as w
-from wftest import eq, check
-import fcgi_client as fc
+from wftest import check, eq
+from wftest import fcgi as fc
+from wftest import http_client as hc
 
 
 def is_500(r, what):
@@ -299,8 +300,7 @@ def test_streamed_download_10mib():
             eq(r.status, 200, "download status")
             body = bytes(r.body)
             eq(len(body), n, "download length (chunk %d)" % chunk)
-            import big_download_pattern as p
-            check(body == p.pattern(0, n), "download content (chunk %d)" % chunk)
+            check(body == hc.pattern(n), "download content (chunk %d)" % chunk)
         for n in (0, 1):
             r = s.get("/", "n=%d&chunk=1&cl=1" % n)
             eq(r.status, 200, "download %d bytes: status" % n)
@@ -321,8 +321,4 @@ def test_keep_conn_several_requests():
 
 
 if __name__ == "__main__":
-    import sys
-    sys.path.insert(0, w.APPS)
-    import big_download as _bd
-    sys.modules["big_download_pattern"] = _bd
     w.main()

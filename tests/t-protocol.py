@@ -7,10 +7,10 @@ import os
 import time
 
 import wftest as w
-from wftest import eq, check
-import fcgi_client as fc
+from wftest import check, eq
+from wftest import fcgi as fc
 
-DATA = os.path.join(w.TESTS, "data", "fcgi")
+DATA = os.path.join(w.DATA, "fcgi")
 
 
 def load_expect(path):
