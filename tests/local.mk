@@ -6,6 +6,11 @@
 # reason on its log) when a peer program is missing.
 
 WF_TESTS = \
+	tests/t-cmdline.py \
+	tests/t-check.py \
+	tests/t-appspec.py \
+	tests/t-sockets.py \
+	tests/t-cgi-fcgi.py \
 	tests/t-environ.py \
 	tests/t-input.py \
 	tests/t-response.py \
@@ -15,18 +20,14 @@ WF_TESTS = \
 	tests/t-nginx.py \
 	tests/t-scgi.py \
 	tests/t-nginx-scgi.py \
-	tests/t-lighttpd-scgi.py
+	tests/t-lighttpd-scgi.py \
+	tests/t-example.py \
+	tests/t-spawn-fcgi.py \
+	tests/t-valgrind.py \
+	tests/t-demo.py
 
 # Not yet ported to tests/wftest (transitional).
 WF_OLD_TESTS = \
-	tests/t-cmdline.sh \
-	tests/t-check.sh \
-	tests/t-appspec.sh \
-	tests/t-sockets.sh \
-	tests/t-cgi-fcgi.sh \
-	tests/t-example.sh \
-	tests/t-spawn-fcgi.sh \
-	tests/t-valgrind.sh \
 	tests/t-pm-load.sh \
 	tests/t-pm-crash.sh \
 	tests/t-pm-keepalive.sh \
@@ -42,8 +43,7 @@ WF_OLD_TESTS = \
 	tests/t-matrix-apache.sh \
 	tests/t-matrix-spawn-fcgi.sh \
 	tests/t-matrix-upstream.sh \
-	tests/t-matrix-frameworks.sh \
-	tests/t-demo.sh
+	tests/t-matrix-frameworks.sh
 
 TESTS += $(WF_TESTS) $(WF_OLD_TESTS)
 EXTRA_DIST += $(WF_TESTS) $(WF_OLD_TESTS) tests/local.mk tests/wftest tests/web tests/py \
