@@ -24,20 +24,20 @@ WF_TESTS = \
 	tests/t-example.py \
 	tests/t-spawn-fcgi.py \
 	tests/t-valgrind.py \
-	tests/t-demo.py
+	tests/t-demo.py \
+	tests/t-pm-load.py \
+	tests/t-pm-crash.py \
+	tests/t-pm-keepalive.py \
+	tests/t-pm-signals.py \
+	tests/t-pm-stats.py \
+	tests/t-pm-reload.py \
+	tests/t-pm-recycle.py \
+	tests/t-pm-logs.py \
+	tests/t-pm-startup.py \
+	tests/t-pm-systemd.py
 
 # Not yet ported to tests/wftest (transitional).
 WF_OLD_TESTS = \
-	tests/t-pm-load.sh \
-	tests/t-pm-crash.sh \
-	tests/t-pm-keepalive.sh \
-	tests/t-pm-signals.sh \
-	tests/t-pm-stats.sh \
-	tests/t-pm-reload.sh \
-	tests/t-pm-recycle.sh \
-	tests/t-pm-logs.sh \
-	tests/t-pm-startup.sh \
-	tests/t-pm-systemd.sh \
 	tests/t-matrix-nginx.sh \
 	tests/t-matrix-lighttpd.sh \
 	tests/t-matrix-apache.sh \

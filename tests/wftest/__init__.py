@@ -79,7 +79,7 @@ SANITIZERS = os.environ.get("WF_SANITIZERS") == "yes"
 IS_ROOT = os.geteuid() == 0
 
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 20.0
+STOP_TIMEOUT = 30.0
 
 
 class Skip(Exception):
@@ -109,6 +109,11 @@ def label(text=None):
 def ok(msg):
     _state["passed"] += 1
     print("ok%s: %s" % (_where(), msg), flush=True)
+
+
+def log(msg):
+    """A note in the test's log (not a check)."""
+    print(msg, flush=True)
 
 
 def fail(msg):
@@ -541,19 +546,18 @@ class Server(Proc):
             self.wait_ready(workers)
 
     def wait_ready(self, workers=None, timeout=START_TIMEOUT):
+        """Ready: addr accepts, and with --stats `workers` workers (default:
+        all) are ready, else the log has a worker's "serving" line (the
+        master binds before a worker has loaded the app: later log offsets
+        then only see what the test's own requests cause)."""
         def up():
             if self.p.poll() is not None:
                 raise AssertionError("%s exited with status %s before it was ready (%s)"
                                      % (self.name, self.p.returncode, " ".join(self.argv)))
             if not can_connect(self.addr):
                 return False
-            # The master binds before a worker has loaded the app: ready is
-            # when one said it is serving, so later log offsets only see
-            # what the test's own requests cause.
-            if " serving " not in self.text():
-                return False
             if not self.stats_addr:
-                return True
+                return " serving " in self.text()
             try:
                 st = self.stats()
             except (OSError, ValueError):

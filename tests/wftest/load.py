@@ -195,3 +195,9 @@ class Load:
                 "%d pids, %d threads" % (self.ok, self.failed, self.stale,
                                          self.reconnects, len(self.pids),
                                          len(self.threads)))
+
+
+def pm_server(name, args, app=None, **kw):
+    """The process-model tests' server: tests/apps/pm_app.py (or app) with
+    --stats, ready when all its workers are."""
+    return w.Server(app or w.app("pm_app"), args, name=name, stats=True, **kw)
