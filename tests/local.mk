@@ -1,9 +1,10 @@
 # tests/local.mk: the black-box tests (included by the top Makefile.am).
 #
-# One list: each test is named once here.  A tests/t-NAME.py is run by
-# $(PYTHON) (PY_LOG_COMPILER), with the library tests/wftest/; see
-# tests/README.md for how to add one.  A test exits 77 (skipped, with the
-# reason on its log) when a peer program is missing.
+# One list: each test is named once, here.  A tests/t-NAME.py is one test,
+# run by $(PYTHON) (PY_LOG_COMPILER: the interpreter whose libpython the
+# binary embeds) with the library tests/wftest/; tests/README.md says how to
+# add one.  A test whose peer program is missing exits 77 (skipped) and says
+# why in its log.
 
 WF_TESTS = \
 	tests/t-cmdline.py \
@@ -17,14 +18,14 @@ WF_TESTS = \
 	tests/t-protocol.py \
 	tests/t-cgi.py \
 	tests/t-validate.py \
+	tests/t-example.py \
+	tests/t-spawn-fcgi.py \
 	tests/t-nginx.py \
+	tests/t-nginx-host.py \
 	tests/t-scgi.py \
 	tests/t-nginx-scgi.py \
 	tests/t-lighttpd-scgi.py \
-	tests/t-example.py \
-	tests/t-spawn-fcgi.py \
 	tests/t-valgrind.py \
-	tests/t-demo.py \
 	tests/t-pm-load.py \
 	tests/t-pm-crash.py \
 	tests/t-pm-keepalive.py \
@@ -34,17 +35,15 @@ WF_TESTS = \
 	tests/t-pm-recycle.py \
 	tests/t-pm-logs.py \
 	tests/t-pm-startup.py \
-	tests/t-pm-systemd.py
+	tests/t-pm-systemd.py \
+	tests/t-matrix-nginx.py \
+	tests/t-matrix-lighttpd.py \
+	tests/t-matrix-apache.py \
+	tests/t-matrix-spawn-fcgi.py \
+	tests/t-matrix-upstream.py \
+	tests/t-matrix-frameworks.py \
+	tests/t-demo.py
 
-# Not yet ported to tests/wftest (transitional).
-WF_OLD_TESTS = \
-	tests/t-matrix-nginx.sh \
-	tests/t-matrix-lighttpd.sh \
-	tests/t-matrix-apache.sh \
-	tests/t-matrix-spawn-fcgi.sh \
-	tests/t-matrix-upstream.sh \
-	tests/t-matrix-frameworks.sh
-
-TESTS += $(WF_TESTS) $(WF_OLD_TESTS)
-EXTRA_DIST += $(WF_TESTS) $(WF_OLD_TESTS) tests/local.mk tests/wftest tests/web tests/py \
-	tests/frameworks tests/valgrind.supp tests/fcgi_client.py tests/scgi_client.py
+TESTS += $(WF_TESTS)
+EXTRA_DIST += $(WF_TESTS) tests/local.mk tests/README.md tests/wftest tests/web \
+	tests/frameworks tests/valgrind.supp

@@ -72,7 +72,8 @@ def render(template, values=None, replace=(), drop=(), insert_after=()):
     text = "\n".join(lines)
     for k, v in (values or {}).items():
         text = text.replace("@%s@" % k, str(v))
-    left = sorted(set(re.findall(r"@[A-Z][A-Z0-9_]*@", text)))
+    code = "\n".join(ln for ln in text.split("\n") if not ln.lstrip().startswith("#"))
+    left = sorted(set(re.findall(r"@[A-Z][A-Z0-9_]*@", code)))
     if left:
         raise AssertionError("placeholders left in %s: %s" % (template, left))
     return text

@@ -10,19 +10,21 @@ with an empty body and no Content-Length from the app.
 
 Data-driven: SPECS is a list of requests; each is sent to both servers, at
 the root and again under the /app mount.  Adding a request is one line.
-Every request sends the same Host header to both (nginx passes it on with
-fastcgi_param HTTP_HOST $http_host), so absolute URLs match too.
+Every request sends the same Host header to both (contrib/nginx/wsgi-fcgi.conf
+passes it on as the client sent it), so absolute URLs match too.  nginx
+serves each framework twice: at "/" with contrib/nginx/wsgi-fcgi.conf and
+under "/app" with the location that file documents.
 """
 
+import http.client
 import os
-import sys
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import matrix_common as mc  # noqa: E402
-import matrix_nginx as mn  # noqa: E402
+import wftest as w
+from wftest import http_client as hc
+from wftest import web
 
-FRAMEWORKS = os.path.join(mc.TESTS, "frameworks")
+FRAMEWORKS = os.path.join(w.TESTS, "frameworks")
 APPS = {
     "flask": ("flask", "flask_app.py"),
     "django": ("django", "django_app.py"),
@@ -75,7 +77,7 @@ def tolerate(na, nb):
             not any(k == "content-length" for k, _ in na[2]):
         nb = (nb[0], nb[1], [h for h in nb[2] if h != EMPTY_CL], nb[3])
         if na == nb:
-            print("note: identical but for wsgiref's Content-Length: 0 on an empty body")
+            w.log("note: identical but for wsgiref's Content-Length: 0 on an empty body")
     return na, nb
 
 
@@ -94,95 +96,83 @@ def normal(r):
 
 
 def start_reference(fw, app):
-    portfile = mc.path("ref-%s.port" % fw)
-    p = mc.start("ref-" + fw, [mc.PYTHON, os.path.join(mc.TESTS, "wftest", "wsgiref_server.py"),
-                               app, portfile])
-    mc.wait_until(lambda: os.path.exists(portfile), p, 30, "wsgiref for " + fw)
-    return int(open(portfile).read())
+    portfile = w.tmp("ref-%s.port" % fw)
+    p = w.spawn("ref-" + fw, [w.PYTHON, os.path.join(w.LIB, "wsgiref_server.py"), app, portfile])
+
+    def up():
+        if not p.running():
+            raise AssertionError("wsgiref for %s exited (status %s)\n%s"
+                                 % (fw, p.returncode, p.text()[-4000:]))
+        return os.path.exists(portfile)
+    if not w.wait_for(up, 30):
+        raise AssertionError("wsgiref for %s: not ready after 30s" % fw)
+    return int(w.read(portfile))
 
 
-def location(sock):
-    return """
-        location / {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_NAME "";
-            fastcgi_param PATH_INFO   $uri;
-            fastcgi_param HTTP_HOST   $http_host;
-            fastcgi_pass unix:%(s)s;
-        }
-        location /app/ {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_split_path_info ^(/app)(/.*)$;
-            fastcgi_param SCRIPT_NAME $fastcgi_script_name;
-            fastcgi_param PATH_INFO   $fastcgi_path_info;
-            fastcgi_param HTTP_HOST   $http_host;
-            fastcgi_pass unix:%(s)s;
-        }
-""" % {"s": sock}
-
-
-def run():
+def test_frameworks():
+    w.need_program(web.NGINX)
     present = []
     for fw, (mod, _f) in APPS.items():
-        r = mc.subprocess.run([mc.PYTHON, "-c", "import " + mod], stdout=mc.subprocess.DEVNULL,
-                              stderr=mc.subprocess.DEVNULL)
-        if r.returncode == 0:
+        try:
+            w.need_module(mod, "python3-" + mod)
             present.append(fw)
-        else:
-            print("SKIP [%s]: %s cannot import %s (Debian package python3-%s)"
-                  % (fw, mc.PYTHON, mod, mod))
+        except w.Skip as e:
+            w.log("SKIP [%s]: %s" % (fw, e))
     if not present:
-        raise mc.Skip("none of flask, django, bottle is importable by %s" % mc.PYTHON)
+        raise w.Skip("none of flask, django, bottle is importable by %s" % w.PYTHON)
 
-    servers, ports = "", {}
+    sites, ports = [], {}
     for fw in present:
         app = os.path.join(FRAMEWORKS, APPS[fw][1])
-        sock = mc.path(fw + ".sock")
-        mc.start_wsgi("wsgi-" + fw, "unix:" + sock, app=app, args=["-t", "2"])
-        ports[fw] = (mc.free_port(), start_reference(fw, app))
-        servers += mn.server_block(ports[fw][0], location(sock))
-    ng = mn.nginx_start("nginx", servers)
+        srv = w.Server(app, ["-t", "2"], name="wsgi-" + fw)
+        ports[fw] = ({"": w.free_port(), "/app": w.free_port()}, start_reference(fw, app))
+        sites.append(web.nginx_site("wsgi-fcgi.conf", ports[fw][0][""], srv.addr))
+        sites.append(web.nginx_site("wsgi-fcgi.conf", ports[fw][0]["/app"], srv.addr,
+                                    prefix="/app"))
+    ng = web.start_nginx("nginx", sites, wait_path="/json")
     for fw in present:
-        mc.wait_http(ports[fw][0], ng, "/json")
+        for port in ports[fw][0].values():
+            hc.wait_http(port, ng, "/json")
 
     for fw in present:
-        front, ref = ports[fw]
+        fronts, ref = ports[fw]
         for mount in ("", "/app"):
-            mc._cell[0] = "%s %s" % (fw, mount or "/")
+            front = fronts[mount]
+            w.label("%s %s" % (fw, mount or "/"))
             for name, method, target, headers, body, statuses in SPECS:
                 hdrs = [("Host", HOST)] + headers
                 try:
-                    a = mc.request(method, front, mount + target, hdrs, body)
-                    b = mc.request(method, ref, mount + target, hdrs, body)
-                except (OSError, mc.http.client.HTTPException) as e:
-                    mc.fail("%s %s%s: %s" % (method, mount, target, e))
+                    a = hc.request(method, front, mount + target, hdrs, body)
+                    b = hc.request(method, ref, mount + target, hdrs, body)
+                except (OSError, http.client.HTTPException) as e:
+                    w.fail("%s %s%s: %s" % (method, mount, target, e))
                     continue
                 na, nb = tolerate(normal(a), normal(b))
                 if a.status not in statuses:
-                    mc.fail("%s %s%s (%s): status %d, expected one of %s\n    %r"
+                    w.fail("%s %s%s (%s): status %d, expected one of %s\n    %r"
                             % (method, mount, target, name, a.status, statuses, a.body[:300]))
                 if na == nb:
-                    mc.ok("%s %s%s (%s): identical, status %d" % (method, mount, target, name,
+                    w.ok("%s %s%s (%s): identical, status %d" % (method, mount, target, name,
                                                                  a.status))
                 else:
-                    mc.fail("%s %s%s (%s): differs from wsgiref\n    nginx->wsgi-fcgi: %r\n"
+                    w.fail("%s %s%s (%s): differs from wsgiref\n    nginx->wsgi-fcgi: %r\n"
                             "    wsgiref:          %r"
                             % (method, mount, target, name, na[:3] + (na[3][:300],),
                                nb[:3] + (nb[3][:300],)))
             # the framework really saw the mount
-            r = mc.request("GET", front, mount + "/json", [("Host", HOST)])
+            r = hc.request("GET", front, mount + "/json", [("Host", HOST)])
             j = r.json() if r.status == 200 else {}
             got = j.get("script_root", j.get("script_name"))
             want = {"flask": mount, "django": mount, "bottle": mount + "/"}[fw]
             if fw == "django" and mount == "":
                 want = ""
-            mc.eq(got, want, "the framework's own idea of the mount point")
+            w.eq(got, want, "the framework's own idea of the mount point")
 
-    for p in mc._procs:
+    for p in w._procs:
         if p.name.startswith("wsgi-"):
-            mc._cell[0] = p.name
-            mc.check("Traceback" not in p.text(), "no traceback in the %s log" % p.name)
+            w.label(p.name)
+            w.check("Traceback" not in p.text(), "no traceback in the %s log" % p.name)
 
 
 if __name__ == "__main__":
-    sys.exit(mc.main(run, needs=[mn.NGINX]))
+    w.main()
