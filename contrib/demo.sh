@@ -5,7 +5,7 @@
 #   PORT=9090 bash contrib/demo.sh       # another loopback port
 #   DEMO_ONESHOT=1 bash contrib/demo.sh  # start, fetch / once, print it, stop
 #   DEMO_BIN=/path/to/wsgi-fcgi ...      # use that binary: no packages, no build
-#                                        # (tests/t-demo.sh runs the demo this way)
+#                                        # (tests/t-demo.py runs the demo this way)
 #
 # As root on Debian it first installs the packages it needs.  It builds out of
 # tree in build/demo, starts

@@ -1,6 +1,6 @@
 """Framework matrix: Flask, Django and Bottle apps (tests/frameworks/) served
 by nginx -> wsgi-fcgi must answer byte-identically to the same app under
-Python's wsgiref.simple_server (tests/py/matrix_wsgiref.py) on another
+Python's wsgiref.simple_server (tests/wftest/wsgiref_server.py) on another
 loopback port: status code and reason, body, and headers other than Date,
 Server and hop-by-hop ones (Connection, Keep-Alive, Transfer-Encoding; nginx
 streams with chunked encoding to an HTTP/1.1 client, wsgiref closes),

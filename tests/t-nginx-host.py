@@ -9,6 +9,10 @@ header nginx itself did not use.
   letter case kept) is done (Radicale compares the Destination's host with
   HTTP_HOST).  The same MOVE through the former HTTP_HOST
   $host:$server_port gets Radicale's 502: the reason for the change.
+* A non-ASCII path: PEP 3333 gives PATH_INFO as its bytes decoded latin-1;
+  Radicale takes it for text, so a collection named "caf\u00e9" comes back
+  as "caf\u00c3\u00a9" -- unless the app re-decodes PATH_INFO as UTF-8, the
+  one line README.md's troubleshooting section gives.
 * An absolute redirect built from the environ (tests/apps/matrix_app.py, as
   wsgiref.util.application_uri does, and Bottle's redirect() when Bottle is
   installed) names the host as the client sent it.
@@ -42,12 +46,12 @@ OLD_HOST_LINE = ("fastcgi_param HTTP_HOST   $wsgi_host;",
                  "fastcgi_param HTTP_HOST   $host:$server_port;")
 
 
-def radicale():
+def radicale(name="radicale"):
     """Radicale 3 under wsgi-fcgi: module radicale, callable application,
     its configuration from RADICALE_CONFIG, storage in the temp dir, any
     user name accepted, each user owning /NAME/."""
     w.need_module("radicale", "python3-radicale")
-    conf = w.write(w.tmp("radicale.conf"), """[auth]
+    conf = w.write(w.tmp(name + ".conf"), """[auth]
 type = none
 
 [rights]
@@ -58,8 +62,8 @@ filesystem_folder = %s
 
 [logging]
 level = info
-""" % w.tmp("collections"))
-    return w.Server("radicale", name="radicale", env={"RADICALE_CONFIG": conf})
+""" % w.tmp(name + "-collections"))
+    return w.Server("radicale", name=name, env={"RADICALE_CONFIG": conf})
 
 
 def dav(port, method, path, host, headers=(), body=None):
@@ -109,6 +113,38 @@ def test_radicale_move():
     check("Unsupported destination address" in srv.log(),
           "Radicale's log says why", srv.log()[-2000:])
     check("Traceback" not in srv.log(), "no traceback in Radicale's log")
+
+
+UTF8_WRAPPER = """import radicale
+
+
+def application(environ, start_response):
+    environ["PATH_INFO"] = environ["PATH_INFO"].encode("latin-1").decode("utf-8")
+    return radicale.application(environ, start_response)
+"""
+
+
+def test_radicale_non_ascii_path():
+    plain = radicale("radicale-utf8-test")
+    wrapper = w.write(w.tmp("radicale_utf8.py"), UTF8_WRAPPER)
+    fixed = w.Server(wrapper, name="radicale-utf8", env=plain.env)
+    port, fport = w.free_port(), w.free_port()
+    web.start_nginx("nginx", [web.nginx_site("wsgi-fcgi.conf", port, plain.addr),
+                              web.nginx_site("wsgi-fcgi.conf", fport, fixed.addr)],
+                    wait_path="/.web/")
+    for p, name, want in ((port, "caf%C3%A9", "caf%C3%83%C2%A9"),
+                          (fport, "caf%C3%A92", "caf%C3%A92")):
+        what = "as served" if p == port else "PATH_INFO re-decoded as UTF-8"
+        host = "127.0.0.1:%d" % p
+        dav(p, "PROPFIND", "/alice/", host, [("Depth", "0")])
+        eq(dav(p, "MKCALENDAR", "/alice/%s/" % name, host).status, 201,
+           "%s: MKCALENDAR /alice/%s/" % (what, name))
+        r = dav(p, "PROPFIND", "/alice/", host, [("Depth", "1")])
+        check(("<href>/alice/%s/</href>" % want).encode() in r.body.replace(b"D:href", b"href"),
+              "%s: Radicale lists /alice/%s/ as /alice/%s/" % (what, name, want),
+              repr(r.body[:1500]))
+    eq(sorted(os.listdir(w.tmp("radicale-utf8-test-collections", "collection-root", "alice"))),
+       ["caf\u00c3\u00a9", "caf\u00e92"], "the collections on disk")
 
 
 def raw_http(port, data):

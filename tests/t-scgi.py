@@ -1,6 +1,6 @@
 """SPEC "Protocols / SCGI" and "environ", over SCGI (wsgi-fcgi --scgi).
 
-Driven by tests/scgi_client.py: the environ mapping (latin-1 round trip,
+Driven by tests/wftest/scgi.py: the environ mapping (latin-1 round trip,
 SCRIPT_NAME/PATH_INFO/QUERY_STRING defaults, wsgi.url_scheme), bodies of 0,
 1 byte and 10 MiB both ways, the response paths, the same answers as over
 FastCGI, TCP and -t 4, --max-header-size, and 1,000 malformed requests in a

@@ -2,7 +2,7 @@
 "path/to/file.py" form, callable `application`) under Python's
 wsgiref.simple_server on 127.0.0.1, quiet, one request at a time.
 
-    matrix_wsgiref.py APP.py PORTFILE
+    wsgiref_server.py APP.py PORTFILE
 
 Binds port 0 and writes the port to PORTFILE once listening.  Requests
 under /app/ are mounted there (SCRIPT_NAME /app, PATH_INFO the rest), as
