@@ -53,7 +53,11 @@ def test_stats_while_busy():
         t.join(60)
     w.eq([r.status if r else None for r in results], [200] * 4,
          "the slow requests completed")
-    st = srv.stats()
+    # A worker counts a request once its thread is done with it, a moment
+    # after the client read the last byte: wait (bounded) for that.
+    st = w.wait_for(lambda: (lambda s: s if sum(wk["requests"] for wk in s["workers"]) ==
+                             QUICK + 4 and not any(wk["busy_threads"] for wk in s["workers"])
+                             else None)(srv.stats()), 10) or srv.stats()
     ws = st["workers"]
     w.eq(sum(wk["requests"] for wk in ws), QUICK + 4,
          "requests after they completed: %d" % (QUICK + 4))
