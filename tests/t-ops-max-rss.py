@@ -6,7 +6,13 @@ with -p 1 -t 2 (the master supervises even one worker) and with -p 2, an
 application that keeps 1 MiB per request is loaded by several client
 threads, on kept connections and on one-request connections:
 * every request is answered 200 with its exact body (none refused or lost);
-* the worker pid changes several times;
+* the worker pid changes several times: each client pauses between its
+  requests as long as the probe server took to start (at least 50 ms), so
+  fewer than one request per client reaches a worker while its
+  replacement starts, far under the 24 MiB of headroom; a worker then
+  lives for some 30 requests and the load spans many worker lifetimes
+  (without the pause, 420 requests can be answered before the first
+  replacement is even ready);
 * the log says "worker P: RSS N MiB > --max-rss M MiB after a request;
   replacing it" with N > M;
 * the replacement is ready before the old worker is told to stop, and the
@@ -24,24 +30,27 @@ APP = w.app("ops_grow")
 LINE = re.compile(r"worker (\d+): RSS (\d+) MiB > --max-rss (\d+) MiB after a request; replacing it")
 
 
-def baseline_mib():
+def probe():
+    """A worker's resident set at rest (MiB) and how long a server took to
+    start until its worker was ready (seconds)."""
+    t0 = time.monotonic()
     srv = pm_server("probe", ["-p", "1"], app=APP, env={"WF_GROW_MB": "0"})
+    startup = time.monotonic() - t0
     for i in range(5):
         fc.get(srv.addr, "/echo", "probe=%d" % i)
     # rss_kb in --stats is read from /proc by the master.
     kb = max(wk["rss_kb"] for wk in srv.stats()["workers"])
     srv.stop()
-    return kb // 1024
+    return kb // 1024, startup
 
 
-def run(procs, base):
+def run(procs, base, pause):
     limit = base + 24
     name = "rss%d" % procs
     srv = pm_server(name, ["-p", str(procs), "-t", "2", "--max-rss", str(limit)],
                     app=APP, env={"WF_GROW_MB": "1"})
-    first = w.ready_pids(srv.stats())
-    kept = Load(srv.addr, clients=3, count=70, retry_stale=True)
-    short = Load(srv.addr, clients=3, count=70, keep=False)
+    kept = Load(srv.addr, clients=3, count=70, retry_stale=True, pause=pause)
+    short = Load(srv.addr, clients=3, count=70, keep=False, pause=pause)
     seen = {"max": 0}
     done = threading.Event()
 
@@ -93,10 +102,12 @@ def run(procs, base):
 
 
 def test_max_rss():
-    base = baseline_mib()
-    w.log("# a worker's resident set at rest: %d MiB" % base)
-    run(1, base)
-    run(2, base)
+    base, startup = probe()
+    pause = max(0.05, startup)
+    w.log("# a worker's resident set at rest: %d MiB; the probe started in %.2f s: "
+          "a pause of %.2f s between a client's requests" % (base, startup, pause))
+    run(1, base, pause)
+    run(2, base, pause)
 
 
 if __name__ == "__main__":
