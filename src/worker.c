@@ -476,8 +476,9 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
             continue;
         }
         if (sig == SIGQUIT) {
+            /* The listening socket (and its file) is the master's: a
+             * worker told to quit must leave it for the others. */
             wf_log(WF_LOG_INFO, "SIGQUIT: exiting now");
-            wf_listen_close(l);
             _exit(0);
         }
         wf_log(WF_LOG_INFO, "signal %d ignored", sig);
