@@ -34,6 +34,11 @@ int main(int argc, char **argv)
     case WF_CONFIG_RUN:
         break;
     }
+    if (wf_config_build_acl(&cfg, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
+        fprintf(stderr, "wsgi-fcgi: %s\n", err);
+        wf_config_free(&cfg);
+        return 2;
+    }
     if (cfg.chdir && chdir(cfg.chdir) < 0) {
         fprintf(stderr, "wsgi-fcgi: --chdir %s: %s\n", cfg.chdir, strerror(errno));
         wf_config_free(&cfg);

@@ -593,6 +593,21 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* A TCP socket that hosts beyond this one can reach, with no --allow-from:
+ * anyone who reaches it can send any params. */
+static void warn_exposure(const struct wf_config *cfg, const struct wf_listener *l)
+{
+    int loopback = wf_listen_loopback_only(l->fd);
+
+    if (loopback < 0 && cfg->acl.n)
+        wf_log(WF_LOG_WARNING, "--allow-from and FCGI_WEB_SERVER_ADDRS apply to TCP sockets; %s "
+               "is not one: they are ignored", l->desc);
+    if (loopback == 0 && cfg->acl.n == 0)
+        wf_log(WF_LOG_WARNING, "%s accepts connections from other hosts and no --allow-from "
+               "is set: anyone who can reach it can send any params (REMOTE_USER, HTTPS); "
+               "bind to a loopback address or give --allow-from", l->desc);
+}
+
 int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
 {
     struct master m;
@@ -673,6 +688,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
            wf_protocol_name(cfg->protocol), l->desc, m.target, m.target > 1 ? "es" : "",
            cfg->threads, cfg->threads > 1 ? "s" : "", WF_PYTHON_VERSION,
            cfg->stats_arg ? ", stats on " : "", cfg->stats_arg ? cfg->stats_arg : "");
+    warn_exposure(cfg, l);
 
     for (;;) {
         long long now = wf_now_ms();

@@ -329,6 +329,7 @@ static int start_dispatch(const struct wf_config *cfg, struct wf_server *srv, co
     o.listen_fd = l->fd;
     o.listen_family = l->family;
     o.shared = cfg->processes > 1 || l->inherited;
+    o.acl = &cfg->acl;
     o.wake_fd = srv->wake_fd;
     o.stopping = &srv->stopping;
     o.protocol = cfg->protocol == WF_PROTOCOL_SCGI ? WF_PROTO_SCGI
