@@ -16,8 +16,11 @@
  * turns at the loop: the one free thread that holds the leader role waits
  * in epoll_wait; when a head completes it gives the role to a waiting
  * follower (if any) and serves the request itself, so at -t 1 a request
- * costs no hand-off between threads (measured against a dedicated loop
- * thread: see the README's performance notes).  Heads that complete while
+ * costs no hand-off between threads.  Measured against a dedicated loop
+ * thread handing connections to the request threads (a throwaway variant,
+ * -p 1 -t 1, 8 kept FastCGI connections, hello, medians of 3 on a busy
+ * 2-CPU machine): 67,700 against 52,400 requests/s and 8.5 against 16.5 us
+ * of CPU per request.  Heads that complete while
  * their thread is elsewhere wait on a FIFO ready queue, which free threads
  * empty before they lead.  One mutex guards the lists and counts; it is
  * never held in epoll_wait or while a request runs.
