@@ -680,6 +680,8 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
             sig_usr1 = 0;
             if (cfg->log_file && wf_log_reopen(cfg->log_file) < 0)
                 wf_log(WF_LOG_ERROR, "reopening %s: %s", cfg->log_file, strerror(errno));
+            else if (cfg->log_file || cfg->access_log)
+                wf_log(WF_LOG_INFO, "SIGUSR1: log files reopened");
             wf_access_log_reopen();
             signal_generation(&m, 0, SIGUSR1);
         }
