@@ -513,14 +513,15 @@ def malformed_requests(close_file):
         ("odd strings", hdr(ok_head, b"ORPHAN\0")),
         ("duplicate CONTENT_LENGTH", hdr(ok_head + [(b"CONTENT_LENGTH", b"0")])),
         ("missing CONTENT_LENGTH", hdr([(b"SCGI", b"1"), trap])),
-        ("CONTENT_LENGTH not first", hdr([(b"SCGI", b"1"), (b"CONTENT_LENGTH", b"0"), trap])),
+        ("CONTENT_LENGTH twice", hdr([(b"CONTENT_LENGTH", b"0"), (b"SCGI", b"1"), trap,
+                                      (b"CONTENT_LENGTH", b"5")])),
         ("CONTENT_LENGTH not decimal", hdr([(b"CONTENT_LENGTH", b"1e3"), (b"SCGI", b"1"), trap])),
         ("SCGI missing", hdr([(b"CONTENT_LENGTH", b"0"), trap])),
         ("SCGI is 2", hdr([(b"CONTENT_LENGTH", b"0"), (b"SCGI", b"2"), trap])),
         ("empty name", hdr(ok_head + [(b"", b"v")])),
         ("length over max", b"99999999:" + b"x" * 100),
         ("ends inside the header", sc.encode_header(ok_head)[:20]),
-        ("big and malformed", hdr([(b"SCGI", b"1"), (b"CONTENT_LENGTH", b"0"), trap,
+        ("big and malformed", hdr([(b"SCGI", b"1"), (b"CONTENT_LENGTH", b"0x10"), trap,
                                    (b"HTTP_X", b"z" * 60000)])),
     ]
 
