@@ -121,13 +121,18 @@ def test_frameworks():
     if not present:
         raise w.Skip("none of flask, django, bottle is importable by %s" % w.PYTHON)
 
-    sites, ports = [], {}
+    servers, refs = {}, {}
     for fw in present:
         app = os.path.join(FRAMEWORKS, APPS[fw][1])
-        srv = w.Server(app, ["-t", "2"], name="wsgi-" + fw)
-        ports[fw] = ({"": w.free_port(), "/app": w.free_port()}, start_reference(fw, app))
-        sites.append(web.nginx_site("wsgi-fcgi.conf", ports[fw][0][""], srv.addr))
-        sites.append(web.nginx_site("wsgi-fcgi.conf", ports[fw][0]["/app"], srv.addr,
+        servers[fw] = w.Server(app, ["-t", "2"], name="wsgi-" + fw)
+        refs[fw] = start_reference(fw, app)
+    # nginx's ports are picked once every reference server is bound (each
+    # binds port 0 itself, and could otherwise get a port picked for nginx).
+    sites, ports = [], {}
+    for fw in present:
+        ports[fw] = ({"": w.free_port(), "/app": w.free_port()}, refs[fw])
+        sites.append(web.nginx_site("wsgi-fcgi.conf", ports[fw][0][""], servers[fw].addr))
+        sites.append(web.nginx_site("wsgi-fcgi.conf", ports[fw][0]["/app"], servers[fw].addr,
                                     prefix="/app"))
     ng = web.start_nginx("nginx", sites, wait_path="/json")
     for fw in present:

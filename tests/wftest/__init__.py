@@ -244,14 +244,24 @@ def read(path, errors="replace"):
         return ""
 
 
+_ports_given = set()
+
+
 def free_port(family=socket.AF_INET):
-    """A TCP port nobody listens on right now (127.0.0.1, or ::1)."""
-    s = socket.socket(family)
-    try:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A TCP port nobody listens on right now (127.0.0.1, or ::1), and not
+    one this test file was given before (the kernel may hand a port just
+    released out again: two calls in a row must not name the same one)."""
+    for _ in range(100):
+        s = socket.socket(family)
+        try:
+            s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise HarnessError("no fresh free port after 100 tries")
 
 
 def have_ipv6():
