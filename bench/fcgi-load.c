@@ -213,7 +213,11 @@ struct worker {
     uint32_t *lat;                  /* microseconds */
     size_t nlat, caplat;
     int nconns;                     /* --threads: the connections this thread drives */
+    int first;                      /* --threads: the index of its first connection */
+    struct econn *conns;
 };
+
+static long conn_done[1024];        /* requests answered right, per connection */
 
 static void note(const char *fmt, ...)
 {
@@ -929,6 +933,7 @@ static void *worker_main(void *arg)
         }
         if (rc == RES_OK) {
             w->done++;
+            conn_done[w->idx]++;
             record_latency(w, now_us() - t0);
             if (!opt.keep || opt.scgi) {
                 close(fd);
@@ -1117,6 +1122,7 @@ static void ev_done(int ep, struct worker *w, struct econn *c)
         ev_close(c);
     } else {
         w->done++;
+        conn_done[w->first + (c - w->conns)]++;
         record_latency(w, now_us() - c->t0);
         if (!opt.keep || opt.scgi)
             ev_close(c);
@@ -1173,6 +1179,8 @@ static void *event_main(void *arg)
 {
     struct worker *w = arg;
     struct econn *cs = calloc((size_t)w->nconns, sizeof *cs);
+
+    w->conns = cs;
     int ep = epoll_create1(EPOLL_CLOEXEC), i, busy;
     uint64_t tmo = (uint64_t)(opt.timeout * 1e6), last_scan = now_us();
 
@@ -1400,6 +1408,7 @@ int main(int argc, char **argv)
     for (i = 0; i < nw; i++) {
         ws[i].idx = i;
         ws[i].nconns = opt.conns / nw + (i < opt.conns % nw);
+        ws[i].first = i ? ws[i - 1].first + ws[i - 1].nconns : 0;
         if (pthread_create(&ws[i].tid, NULL, opt.threads > 0 ? event_main : worker_main,
                            &ws[i]) != 0) {
             perror("fcgi-load: pthread_create");
@@ -1417,6 +1426,11 @@ int main(int argc, char **argv)
     double elapsed = now_s() - t0;
 
     long done = 0, errors = 0, reconnects = 0, errs[E_NKINDS] = {0};
+    long cmin = conn_done[0], cmax = conn_done[0];
+    for (i = 1; i < opt.conns; i++) {
+        cmin = conn_done[i] < cmin ? conn_done[i] : cmin;
+        cmax = conn_done[i] > cmax ? conn_done[i] : cmax;
+    }
     uint64_t bin = 0, bout = 0;
     size_t nlat = 0;
     for (i = 0; i < nw; i++) {
@@ -1451,9 +1465,9 @@ int main(int argc, char **argv)
     json_str(opt.path);
     printf(",\"body_size\":%ld,\"requests\":%ld,\"errors\":%ld,\"reconnects\":%ld,"
            "\"elapsed_s\":%.4f,\"rps\":%.1f,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,"
-           "\"p999_us\":%u,\"max_us\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"error_kinds\":{",
+           "\"p999_us\":%u,\"max_us\":%u,\"conn_requests_min\":%ld,\"conn_requests_max\":%ld,\"bytes_in\":%llu,\"bytes_out\":%llu,\"error_kinds\":{",
            opt.body_size, done, errors, reconnects, elapsed, elapsed > 0 ? done / elapsed : 0.0,
-           PCT(0.50), PCT(0.90), PCT(0.99), PCT(0.999), nlat && lat ? lat[nlat - 1] : 0,
+           PCT(0.50), PCT(0.90), PCT(0.99), PCT(0.999), nlat && lat ? lat[nlat - 1] : 0, cmin, cmax,
            (unsigned long long)bin, (unsigned long long)bout);
     int first = 1;
     for (int k = 0; k < E_NKINDS; k++) {
