@@ -4,7 +4,10 @@
  * DESIGN
  * One thread per connection (N <= 1024; meant for N <= 64).  Each thread
  * loops: connect (unless it holds a kept connection), send one request, read
- * the whole response, verify it, record the latency.  The records are
+ * the whole response, verify it, record the latency.  With --threads T, T
+ * threads instead each drive their share of the connections through epoll
+ * (the same steps, non-blocking; see "--threads" below), so the client's own
+ * thread count stays T however many connections there are.  The records are
  * written here, without libfcgi, the way nginx writes them: BEGIN_REQUEST
  * (request id 1, responder, FCGI_KEEP_CONN with --keep), one PARAMS record
  * with about twenty nginx-like params, an empty PARAMS, the body in STDIN
