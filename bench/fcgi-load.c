@@ -4,7 +4,10 @@
  * DESIGN
  * One thread per connection (N <= 1024; meant for N <= 64).  Each thread
  * loops: connect (unless it holds a kept connection), send one request, read
- * the whole response, verify it, record the latency.  The records are
+ * the whole response, verify it, record the latency.  With --threads T, T
+ * threads instead each drive their share of the connections through epoll
+ * (the same steps, non-blocking; see "--threads" below), so the client's own
+ * thread count stays T however many connections there are.  The records are
  * written here, without libfcgi, the way nginx writes them: BEGIN_REQUEST
  * (request id 1, responder, FCGI_KEEP_CONN with --keep), one PARAMS record
  * with about twenty nginx-like params, an empty PARAMS, the body in STDIN
@@ -26,12 +29,17 @@
  * (--timeout), the run stops at --duration or after --requests, and an
  * alarm(2) kills the process if it is still alive well after that.
  *
+ * Every latency is kept (microseconds, from connect or first byte sent to the
+ * last byte read, 4 bytes a request), so the percentiles (p50, p90, p99,
+ * p99.9: nearest rank over all requests) and the maximum are exact.
+ *
  * Output: one JSON line on stdout.  Exit 0 when there were no errors, 1 when
  * there were, 2 on a usage error.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +51,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -72,6 +82,7 @@ static struct {
     double timeout;
     int expect_status;
     const char *label;
+    int threads;              /* > 0: that many event-loop threads share the connections */
 } opt = {
     .conns = 1, .duration = 0, .requests = 0, .method = NULL, .path = "/",
     .query = "", .stdin_record = 8192, .expect_len = -1, .timeout = 10,
@@ -193,6 +204,8 @@ static socklen_t peer_len;
 static uint8_t *req_prelude;        /* everything before the body */
 static size_t req_prelude_len;
 static uint8_t *body_chunk;         /* --stdin-record bytes of body */
+static uint8_t *req_full;           /* --threads: the whole request, body included */
+static size_t req_full_len;
 
 struct worker {
     pthread_t tid;
@@ -202,7 +215,12 @@ struct worker {
     uint64_t bytes_in, bytes_out;
     uint32_t *lat;                  /* microseconds */
     size_t nlat, caplat;
+    int nconns;                     /* --threads: the connections this thread drives */
+    int first;                      /* --threads: the index of its first connection */
+    struct econn *conns;
 };
+
+static long conn_done[1024];        /* requests answered right, per connection */
 
 static void note(const char *fmt, ...)
 {
@@ -684,112 +702,123 @@ static int io_kind(void)
     return (errno == EAGAIN || errno == EWOULDBLOCK) ? E_TIMEOUT : E_IO;
 }
 
+/* An incremental reader of one FastCGI response: it is fed whatever recv()
+ * returned, in pieces of any size, and passes STDOUT content to resp_feed. */
+struct fparse {
+    uint8_t hdr[8];
+    size_t nhdr;                /* header bytes so far; 8 = inside the record */
+    int type;
+    size_t clen, total, seen;   /* content length, content + padding, consumed */
+    uint8_t endbody[8];
+};
+
+static void fparse_init(struct fparse *f)
+{
+    f->nhdr = 0;
+}
+
+/* Returns 0 when it wants more, 1 when END_REQUEST was read (and nothing
+ * followed it), -1 on a protocol error (*kind and why set). */
+static int fparse_feed(struct fparse *f, struct resp *r, const uint8_t *p, size_t n, int *kind,
+                       char *why, size_t wl)
+{
+    for (;;) {
+        if (f->nhdr < 8) {
+            if (n == 0)
+                return 0;
+            size_t k = 8 - f->nhdr < n ? 8 - f->nhdr : n;
+            memcpy(f->hdr + f->nhdr, p, k);
+            f->nhdr += k;
+            p += k;
+            n -= k;
+            if (f->nhdr < 8)
+                return 0;
+            const uint8_t *h = f->hdr;
+            unsigned reqid = (unsigned)h[2] << 8 | h[3];
+            if (h[0] != 1) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "record version %u", h[0]);
+                return -1;
+            }
+            if (reqid != 1) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "record for request id %u", reqid);
+                return -1;
+            }
+            f->type = h[1];
+            if (f->type != 3 && f->type != 6 && f->type != 7) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "unexpected record type %d", f->type);
+                return -1;
+            }
+            f->clen = (size_t)h[4] << 8 | h[5];
+            f->total = f->clen + h[6];
+            f->seen = 0;
+        }
+        /* content + padding, streamed; the part of [seen, seen+k) that is content */
+        size_t k = f->total - f->seen < n ? f->total - f->seen : n;
+        size_t ck = f->seen < f->clen ? (f->clen - f->seen < k ? f->clen - f->seen : k) : 0;
+        if (f->type == 6 && ck) {
+            if (resp_feed(r, p, ck) < 0) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "response headers too long");
+                return -1;
+            }
+        } else if (f->type == 3) {
+            for (size_t i = 0; i < ck && f->seen + i < 8; i++)
+                f->endbody[f->seen + i] = p[i];
+        }
+        p += k;
+        n -= k;
+        f->seen += k;
+        if (f->seen < f->total)
+            return 0;                   /* n is 0: the rest comes later */
+        f->nhdr = 0;                    /* the record is whole */
+        if (f->type == 3) {
+            if (f->clen < 8) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "short END_REQUEST");
+                return -1;
+            }
+            if (f->endbody[4] != 0) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "END_REQUEST protocolStatus %u", f->endbody[4]);
+                return -1;
+            }
+            if (n > 0) {
+                *kind = E_PROTO;
+                snprintf(why, wl, "%zu bytes after END_REQUEST", n);
+                return -1;
+            }
+            return 1;
+        }
+    }
+}
+
 /* Reads one FastCGI response.  *got says whether any byte arrived. */
 static int read_fcgi(int fd, struct worker *w, struct resp *r, int *kind, char *why, size_t wl,
                      int *got)
 {
-    static __thread uint8_t rb[65536 + 16];
-    size_t have = 0, pos = 0;
-    int ended = 0;
+    static __thread uint8_t rb[65536];
+    struct fparse f;
 
+    fparse_init(&f);
     *got = 0;
-    while (!ended) {
-        /* make sure a whole header is buffered */
-        if (have - pos < 8) {
-            memmove(rb, rb + pos, have - pos);
-            have -= pos;
-            pos = 0;
-            while (have < 8) {
-                ssize_t n = recv(fd, rb + have, sizeof rb - have, 0);
-                if (n <= 0) {
-                    if (n < 0 && errno == EINTR)
-                        continue;
-                    *kind = n == 0 ? E_IO : io_kind();
-                    snprintf(why, wl, "%s before END_REQUEST",
-                             n == 0 ? "connection closed" : strerror(errno));
-                    return RES_ERR;
-                }
-                *got = 1;
-                have += (size_t)n;
-                w->bytes_in += (uint64_t)n;
-            }
-        }
-        const uint8_t *h = rb + pos;
-        if (h[0] != 1) {
-            *kind = E_PROTO;
-            snprintf(why, wl, "record version %u", h[0]);
+    for (;;) {
+        ssize_t n = recv(fd, rb, sizeof rb, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            *kind = n == 0 ? E_IO : io_kind();
+            snprintf(why, wl, "%s before END_REQUEST", n == 0 ? "connection closed" : strerror(errno));
             return RES_ERR;
         }
-        int type = h[1];
-        unsigned reqid = (unsigned)h[2] << 8 | h[3];
-        size_t clen = (size_t)h[4] << 8 | h[5];
-        size_t plen = h[6];
-        size_t total = clen + plen;
-        pos += 8;
-        if (reqid != 1) {
-            *kind = E_PROTO;
-            snprintf(why, wl, "record for request id %u", reqid);
-            return RES_ERR;
-        }
-        /* consume content + padding, streaming */
-        uint8_t endbody[8];
-        size_t seen = 0;
-        while (seen < total) {
-            if (pos == have) {
-                pos = have = 0;
-                ssize_t n = recv(fd, rb, sizeof rb, 0);
-                if (n <= 0) {
-                    if (n < 0 && errno == EINTR)
-                        continue;
-                    *kind = n == 0 ? E_IO : io_kind();
-                    snprintf(why, wl, "%s inside a record",
-                             n == 0 ? "connection closed" : strerror(errno));
-                    return RES_ERR;
-                }
-                have = (size_t)n;
-                w->bytes_in += (uint64_t)n;
-            }
-            size_t k = have - pos < total - seen ? have - pos : total - seen;
-            /* the part of [seen, seen+k) that is content, not padding */
-            size_t ck = seen < clen ? (clen - seen < k ? clen - seen : k) : 0;
-            if (type == 6 && ck) {
-                if (resp_feed(r, rb + pos, ck) < 0) {
-                    *kind = E_PROTO;
-                    snprintf(why, wl, "response headers too long");
-                    return RES_ERR;
-                }
-            } else if (type == 3 && ck) {
-                for (size_t i = 0; i < ck; i++)
-                    if (seen + i < 8)
-                        endbody[seen + i] = rb[pos + i];
-            }
-            pos += k;
-            seen += k;
-        }
-        if (type == 3) {
-            if (clen < 8) {
-                *kind = E_PROTO;
-                snprintf(why, wl, "short END_REQUEST");
-                return RES_ERR;
-            }
-            if (endbody[4] != 0) {
-                *kind = E_PROTO;
-                snprintf(why, wl, "END_REQUEST protocolStatus %u", endbody[4]);
-                return RES_ERR;
-            }
-            ended = 1;
-        } else if (type != 6 && type != 7) {
-            *kind = E_PROTO;
-            snprintf(why, wl, "unexpected record type %d", type);
-            return RES_ERR;
-        }
+        *got = 1;
+        w->bytes_in += (uint64_t)n;
+        int rc = fparse_feed(&f, r, rb, (size_t)n, kind, why, wl);
+        if (rc != 0)
+            return rc > 0 ? RES_OK : RES_ERR;
     }
-    if (pos != have) {
-        *kind = E_PROTO;
-        snprintf(why, wl, "%zu bytes after END_REQUEST", have - pos);
-        return RES_ERR;
-    }
-    return RES_OK;
 }
 
 static int read_scgi(int fd, struct worker *w, struct resp *r, int *kind, char *why, size_t wl,
@@ -907,6 +936,7 @@ static void *worker_main(void *arg)
         }
         if (rc == RES_OK) {
             w->done++;
+            conn_done[w->idx]++;
             record_latency(w, now_us() - t0);
             if (!opt.keep || opt.scgi) {
                 close(fd);
@@ -928,6 +958,284 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ---- --threads: event loops, each driving many connections ------------- */
+
+/* Like nginx's workers, a few threads each multiplex their share of the
+ * connections with epoll, so the load generator's own thread count (and its
+ * share of the CPUs) does not grow with --conns.  The request is sent from
+ * one prebuilt buffer (body included); the answer is read as it comes and
+ * checked as in the blocking mode; a kept connection closed by the server
+ * before any byte of the answer is reopened once (a reconnect). */
+struct econn {
+    int fd;
+    int busy;                   /* a request is in flight */
+    int reused, got, retried, want_out;
+    uint64_t t0, last;          /* request start, last progress (µs) */
+    size_t sent;
+    struct fparse fp;
+    struct resp r;
+};
+
+static void build_full_request(void)
+{
+    struct buf b = {0};
+    static const uint8_t zeros[8];
+    long left = opt.body_size;
+
+    buf_put(&b, req_prelude, req_prelude_len);
+    while (left > 0) {
+        size_t k = left > opt.stdin_record ? (size_t)opt.stdin_record : (size_t)left;
+        if (!opt.scgi) {
+            int pad = (int)((8 - k % 8) % 8);
+            uint8_t h[8] = {1, 5, 0, 1, (uint8_t)(k >> 8), (uint8_t)k, (uint8_t)pad, 0};
+            buf_put(&b, h, 8);
+            buf_put(&b, body_chunk, k);
+            buf_put(&b, zeros, (size_t)pad);
+        } else {
+            buf_put(&b, body_chunk, k);
+        }
+        left -= (long)k;
+    }
+    if (!opt.scgi && opt.body_size > 0) {
+        uint8_t h[8] = {1, 5, 0, 1, 0, 0, 0, 0};
+        buf_put(&b, h, 8);
+    }
+    req_full = b.p;
+    req_full_len = b.n;
+}
+
+static void ev_close(struct econn *c)
+{
+    if (c->fd >= 0) {
+        close(c->fd);           /* leaves the epoll set with it */
+        c->fd = -1;
+    }
+    c->want_out = 0;
+}
+
+static void ev_want_out(int ep, struct econn *c, int on)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+
+    if (c->want_out != on && epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->want_out = on;
+}
+
+/* Sends what the socket takes; 0 (done or waiting for EPOLLOUT) or -1. */
+static int ev_send(int ep, struct worker *w, struct econn *c)
+{
+    while (c->sent < req_full_len) {
+        ssize_t k = send(c->fd, req_full + c->sent, req_full_len - c->sent, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ev_want_out(ep, c, 1);
+                return 0;
+            }
+            return -1;
+        }
+        c->sent += (size_t)k;
+        w->bytes_out += (uint64_t)k;
+        c->last = now_us();
+    }
+    ev_want_out(ep, c, 0);
+    return 0;
+}
+
+static int ev_attempt(int ep, struct worker *w, struct econn *c);
+
+/* The attempt failed.  A kept connection the server closed before any byte
+ * of the answer is reopened and the request resent, once; anything else is
+ * an error.  Returns 0 when a new attempt is in flight. */
+static int ev_fail(int ep, struct worker *w, struct econn *c, int kind, const char *why)
+{
+    int retry = c->reused && !c->got && kind == E_IO && !opt.scgi && !c->retried;
+
+    ev_close(c);
+    if (retry) {
+        w->reconnects++;
+        c->retried = 1;
+        return ev_attempt(ep, w, c);
+    }
+    w->errors++;
+    w->errs[kind]++;
+    note("conn %d: %s: %s", w->idx, err_names[kind], why);
+    return -1;
+}
+
+/* Sends the request on the kept connection or a new one; 0 when it is in flight. */
+static int ev_attempt(int ep, struct worker *w, struct econn *c)
+{
+    char why[256];
+
+    c->reused = c->fd >= 0;
+    if (c->fd < 0) {
+        c->fd = open_conn();
+        if (c->fd < 0) {
+            snprintf(why, sizeof why, "connect %s: %s", opt.addr, strerror(errno));
+            usleep(1000);             /* do not spin on a refused socket */
+            return ev_fail(ep, w, c, E_CONNECT, why);
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+            snprintf(why, sizeof why, "epoll_ctl: %s", strerror(errno));
+            return ev_fail(ep, w, c, E_IO, why);
+        }
+    }
+    c->got = 0;
+    c->sent = 0;
+    c->last = now_us();
+    resp_init(&c->r);
+    fparse_init(&c->fp);
+    if (ev_send(ep, w, c) < 0) {
+        int kind = io_kind();
+        snprintf(why, sizeof why, "send: %s", strerror(errno));
+        return ev_fail(ep, w, c, kind, why);
+    }
+    return 0;
+}
+
+/* Starts the next request on this connection while there are requests to
+ * send; closes it when there are none. */
+static void ev_next(int ep, struct worker *w, struct econn *c)
+{
+    while (claim()) {
+        c->t0 = now_us();
+        c->retried = 0;
+        if (ev_attempt(ep, w, c) == 0) {
+            c->busy = 1;
+            return;
+        }
+    }
+    ev_close(c);
+    c->busy = 0;
+}
+
+static void ev_done(int ep, struct worker *w, struct econn *c)
+{
+    char why[256];
+    int bad = resp_check(&c->r, why, sizeof why);
+
+    if (bad >= 0) {
+        w->errors++;
+        w->errs[bad]++;
+        note("conn %d: %s: %s", w->idx, err_names[bad], why);
+        ev_close(c);
+    } else {
+        w->done++;
+        conn_done[w->first + (c - w->conns)]++;
+        record_latency(w, now_us() - c->t0);
+        if (!opt.keep || opt.scgi)
+            ev_close(c);
+    }
+    ev_next(ep, w, c);
+}
+
+static void ev_readable(int ep, struct worker *w, struct econn *c)
+{
+    static __thread uint8_t rb[65536];
+    char why[256];
+    int kind = E_IO;
+
+    for (;;) {
+        ssize_t n = recv(c->fd, rb, sizeof rb, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            if (n == 0 && opt.scgi) {
+                ev_done(ep, w, c);
+                return;
+            }
+            kind = n == 0 ? E_IO : io_kind();
+            snprintf(why, sizeof why, "%s before the end of the answer",
+                     n == 0 ? "connection closed" : strerror(errno));
+            break;
+        }
+        c->got = 1;
+        c->last = now_us();
+        w->bytes_in += (uint64_t)n;
+        if (opt.scgi) {
+            if (resp_feed(&c->r, rb, (size_t)n) < 0) {
+                kind = E_PROTO;
+                snprintf(why, sizeof why, "response headers too long");
+                break;
+            }
+            continue;
+        }
+        int rc = fparse_feed(&c->fp, &c->r, rb, (size_t)n, &kind, why, sizeof why);
+        if (rc > 0) {
+            ev_done(ep, w, c);
+            return;
+        }
+        if (rc < 0)
+            break;
+    }
+    if (ev_fail(ep, w, c, kind, why) != 0)
+        ev_next(ep, w, c);
+}
+
+static void *event_main(void *arg)
+{
+    struct worker *w = arg;
+    struct econn *cs = calloc((size_t)w->nconns, sizeof *cs);
+
+    w->conns = cs;
+    int ep = epoll_create1(EPOLL_CLOEXEC), i, busy;
+    uint64_t tmo = (uint64_t)(opt.timeout * 1e6), last_scan = now_us();
+
+    if (!cs || ep < 0) {
+        perror("fcgi-load: event loop");
+        exit(2);
+    }
+    for (i = 0; i < w->nconns; i++) {
+        cs[i].fd = -1;
+        ev_next(ep, w, &cs[i]);
+    }
+    for (;;) {
+        for (busy = 0, i = 0; i < w->nconns; i++)
+            busy += cs[i].busy;
+        if (!busy)
+            break;
+        struct epoll_event evs[64];
+        int n = epoll_wait(ep, evs, 64, 100);
+        for (int k = 0; k < n; k++) {
+            struct econn *c = evs[k].data.ptr;
+            if (c->fd < 0 || !c->busy)
+                continue;
+            if ((evs[k].events & EPOLLOUT) && c->sent < req_full_len &&
+                ev_send(ep, w, c) < 0) {
+                char why[256];
+                int kind = io_kind();
+                snprintf(why, sizeof why, "send: %s", strerror(errno));
+                if (ev_fail(ep, w, c, kind, why) != 0)
+                    ev_next(ep, w, c);
+                continue;
+            }
+            if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                ev_readable(ep, w, c);
+        }
+        uint64_t now = now_us();
+        if (now - last_scan >= 50000) {        /* per-connection timeouts */
+            last_scan = now;
+            for (i = 0; i < w->nconns; i++) {
+                struct econn *c = &cs[i];
+                if (c->busy && c->fd >= 0 && now - c->last > tmo) {
+                    c->got = 1;                 /* a timeout is not retried */
+                    if (ev_fail(ep, w, c, E_TIMEOUT, "no progress within --timeout") != 0)
+                        ev_next(ep, w, c);
+                }
+            }
+        }
+    }
+    close(ep);
+    free(cs);
+    return NULL;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -941,6 +1249,8 @@ static void usage(FILE *f)
     fputs("Usage: fcgi-load [OPTIONS] ADDR\n"
           "ADDR is unix:PATH, a PATH with a '/', or HOST:PORT.\n"
           "  --conns N           concurrent connections, one thread each (1)\n"
+          "  --threads T         instead: T threads, each driving its share of the\n"
+          "                      connections with epoll (like nginx's workers)\n"
           "  --duration SEC      run for SEC seconds, or\n"
           "  --requests N        send N requests in all\n"
           "  --keep              FastCGI FCGI_KEEP_CONN: reuse each connection\n"
@@ -1017,6 +1327,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--conns")) { NEEDV(); opt.conns = (int)num_arg(a, v, 1, 1024); }
         else if (!strcmp(a, "--duration")) { NEEDV(); opt.duration = num_arg(a, v, 0.01, 86400); }
         else if (!strcmp(a, "--requests")) { NEEDV(); opt.requests = (long)num_arg(a, v, 1, 1e10); }
+        else if (!strcmp(a, "--threads")) { NEEDV(); opt.threads = (int)num_arg(a, v, 1, 256); }
         else if (!strcmp(a, "--keep")) opt.keep = 1;
         else if (!strcmp(a, "--scgi")) opt.scgi = 1;
         else if (!strcmp(a, "--method")) { NEEDV(); opt.method = v; }
@@ -1067,6 +1378,13 @@ int main(int argc, char **argv)
         return 2;
     for (i = 0; i < opt.stdin_record; i++)
         body_chunk[i] = (uint8_t)('a' + i % 26);
+    if (opt.threads > 0) {
+        if (opt.body_size > 64L * 1024 * 1024) {
+            fprintf(stderr, "fcgi-load: --threads sends bodies of at most 64 MiB\n");
+            return 2;
+        }
+        build_full_request();
+    }
 
     /* The hard bound: whatever happens, this process is gone by then. */
     {
@@ -1075,7 +1393,8 @@ int main(int argc, char **argv)
         alarm((unsigned)bound);
     }
 
-    struct worker *ws = calloc((size_t)opt.conns, sizeof *ws);
+    int nw = opt.threads > 0 ? (opt.threads < opt.conns ? opt.threads : opt.conns) : opt.conns;
+    struct worker *ws = calloc((size_t)nw, sizeof *ws);
     if (!ws)
         return 2;
     double t0 = now_s();
@@ -1089,23 +1408,35 @@ int main(int argc, char **argv)
             t_end.tv_nsec -= 1000000000L;
         }
     }
-    for (i = 0; i < opt.conns; i++) {
+    for (i = 0; i < nw; i++) {
         ws[i].idx = i;
-        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+        ws[i].nconns = opt.conns / nw + (i < opt.conns % nw);
+        ws[i].first = i ? ws[i - 1].first + ws[i - 1].nconns : 0;
+        if (pthread_create(&ws[i].tid, NULL, opt.threads > 0 ? event_main : worker_main,
+                           &ws[i]) != 0) {
             perror("fcgi-load: pthread_create");
             atomic_store(&stop_flag, 1);
-            opt.conns = i;
+            nw = i;
             break;
         }
     }
-    for (i = 0; i < opt.conns; i++)
+    for (i = 0; i < nw; i++)
         pthread_join(ws[i].tid, NULL);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     double elapsed = now_s() - t0;
 
     long done = 0, errors = 0, reconnects = 0, errs[E_NKINDS] = {0};
+    long cmin = conn_done[0], cmax = conn_done[0];
+    for (i = 1; i < opt.conns; i++) {
+        cmin = conn_done[i] < cmin ? conn_done[i] : cmin;
+        cmax = conn_done[i] > cmax ? conn_done[i] : cmax;
+    }
     uint64_t bin = 0, bout = 0;
     size_t nlat = 0;
-    for (i = 0; i < opt.conns; i++) {
+    for (i = 0; i < nw; i++) {
         done += ws[i].done;
         errors += ws[i].errors;
         reconnects += ws[i].reconnects;
@@ -1117,7 +1448,7 @@ int main(int argc, char **argv)
     }
     uint32_t *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
     size_t off = 0;
-    for (i = 0; i < opt.conns && lat; i++) {
+    for (i = 0; i < nw && lat; i++) {
         if (ws[i].nlat)
             memcpy(lat + off, ws[i].lat, ws[i].nlat * sizeof *lat);
         off += ws[i].nlat;
@@ -1132,14 +1463,14 @@ int main(int argc, char **argv)
         json_str(opt.label);
         printf(",");
     }
-    printf("\"proto\":\"%s\",\"keep\":%s,\"conns\":%d,\"path\":", opt.scgi ? "scgi" : "fcgi",
-           opt.keep ? "true" : "false", opt.conns);
+    printf("\"proto\":\"%s\",\"keep\":%s,\"conns\":%d,\"threads\":%d,\"client_cpu_s\":%.3f,"
+           "\"path\":", opt.scgi ? "scgi" : "fcgi", opt.keep ? "true" : "false", opt.conns, nw, cpu);
     json_str(opt.path);
     printf(",\"body_size\":%ld,\"requests\":%ld,\"errors\":%ld,\"reconnects\":%ld,"
            "\"elapsed_s\":%.4f,\"rps\":%.1f,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,"
-           "\"max_us\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"error_kinds\":{",
+           "\"p999_us\":%u,\"max_us\":%u,\"conn_requests_min\":%ld,\"conn_requests_max\":%ld,\"bytes_in\":%llu,\"bytes_out\":%llu,\"error_kinds\":{",
            opt.body_size, done, errors, reconnects, elapsed, elapsed > 0 ? done / elapsed : 0.0,
-           PCT(0.50), PCT(0.90), PCT(0.99), nlat && lat ? lat[nlat - 1] : 0,
+           PCT(0.50), PCT(0.90), PCT(0.99), PCT(0.999), nlat && lat ? lat[nlat - 1] : 0, cmin, cmax,
            (unsigned long long)bin, (unsigned long long)bout);
     int first = 1;
     for (int k = 0; k < E_NKINDS; k++) {

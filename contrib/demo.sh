@@ -5,15 +5,17 @@
 #   PORT=9090 bash contrib/demo.sh       # another loopback port
 #   DEMO_ONESHOT=1 bash contrib/demo.sh  # start, fetch / once, print it, stop
 #   DEMO_BIN=/path/to/wsgi-fcgi ...      # use that binary: no packages, no build
-#                                        # (tests/t-demo.sh runs the demo this way)
+#                                        # (tests/t-demo.py runs the demo this way)
 #
 # As root on Debian it first installs the packages it needs.  It builds out of
 # tree in build/demo, starts
 #     wsgi-fcgi -s unix:TMP/app.sock contrib/example/app.py
-# and an nginx whose configuration is generated from contrib/nginx/wsgi-fcgi.conf,
-# both with everything (socket, pid file, logs, temp files) in one temporary
-# directory.  On exit it stops exactly the two processes it started and removes
-# that directory.
+# and an nginx whose configuration is contrib/nginx/wsgi-fcgi.conf inside
+# tests/web/nginx.conf (the same two files the test suite fills in), both with
+# everything (socket, pid file, logs, temp files) in one temporary directory.
+# On exit it stops exactly the two processes it started and removes that
+# directory.  The .deb's check (tests/deb-check.sh) runs it with
+# DEMO_BIN=/usr/bin/wsgi-fcgi from a source tree.
 
 set -euo pipefail
 
@@ -26,6 +28,7 @@ ROOT=$PWD
 BUILD="$ROOT/build/demo"
 APP="$ROOT/contrib/example/app.py"
 SNIPPET="$ROOT/contrib/nginx/wsgi-fcgi.conf"
+MAIN_CONF="$ROOT/tests/web/nginx.conf"
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
@@ -50,6 +53,7 @@ fi
 command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
 [ -f "$APP" ] || die "$APP not found"
 [ -f "$SNIPPET" ] || die "$SNIPPET not found"
+[ -f "$MAIN_CONF" ] || die "$MAIN_CONF not found"
 
 # ---- build ---------------------------------------------------------------------
 if [ -n "${DEMO_BIN:-}" ]; then
@@ -120,29 +124,17 @@ trap cleanup EXIT
 trap 'say "stopping"; exit 0' INT TERM
 
 SOCK="$TMP/app.sock"
-mkdir -p "$TMP/logs" "$TMP/temp"
+mkdir -p "$TMP/temp"
 
-# nginx.conf: a self-contained main configuration around the project's snippet.
-{
-    cat <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-    access_log $TMP/logs/access.log;
-    client_body_temp_path $TMP/temp/body;
-    fastcgi_temp_path $TMP/temp/fastcgi;
-    proxy_temp_path $TMP/temp/proxy;
-    uwsgi_temp_path $TMP/temp/uwsgi;
-    scgi_temp_path $TMP/temp/scgi;
-EOF
-    sed -e "s|@SOCKET@|$SOCK|g" -e "s|@PORT@|$PORT|g" -e "s|@HOST@|127.0.0.1|g" \
-        "$SNIPPET" | sed 's/^/    /'
-    echo "}"
-} >"$TMP/nginx.conf"
+# nginx.conf: the test suite's main configuration (everything under $TMP)
+# around the project's server block, placeholders filled in.
+sed -e "s|@SOCKET@|$SOCK|g" -e "s|@UPSTREAM@|unix:$SOCK|g" -e "s|@PORT@|$PORT|g" \
+    -e "s|@HOST@|127.0.0.1|g" "$SNIPPET" >"$TMP/site.conf"
+sed -e "s|@PREFIX@|$TMP|g" -e "s|@ERROR_LOG@|stderr|g" \
+    -e "s|^@HTTP@\$|    include $TMP/site.conf;|" "$MAIN_CONF" >"$TMP/nginx.conf"
+if grep -n '@[A-Z][A-Z0-9_]*@' "$TMP/nginx.conf" "$TMP/site.conf" >&2; then
+    die "placeholders left in the generated configuration"
+fi
 
 say "starting $BIN -s unix:$SOCK contrib/example/app.py"
 "$BIN" -s "unix:$SOCK" "$APP" &

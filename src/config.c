@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "config.h"
 #include "scgi.h"
 
@@ -290,6 +291,19 @@ void wf_app_spec_free(struct wf_app_spec *spec)
     spec->target = spec->name = NULL;
 }
 
+int wf_config_build_acl(struct wf_config *cfg, const char *env, char *err, size_t errlen)
+{
+    size_t i;
+
+    wf_acl_free(&cfg->acl);
+    for (i = 0; i < cfg->allow_from.n; i++)
+        if (wf_acl_add(&cfg->acl, "--allow-from", cfg->allow_from.v[i], err, errlen) < 0)
+            return -1;
+    if (env && wf_acl_add_list(&cfg->acl, "FCGI_WEB_SERVER_ADDRS", env, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
 const char *wf_protocol_name(enum wf_protocol p)
 {
     return p == WF_PROTOCOL_SCGI ? "SCGI" : p == WF_PROTOCOL_AUTO ? "FastCGI and SCGI" : "FastCGI";
@@ -322,7 +336,9 @@ void wf_usage(void)
 "      --io-timeout SEC      end a request whose body read or response write makes\n"
 "                            no progress for SEC seconds (default 120)\n"
 "      --max-connections N   connections a worker holds; past it the longest idle\n"
-"                            kept one is closed for a new one (default 1024)\n""Serving:\n"
+"                            kept one is closed for a new one (default 1024)\n"
+"      --allow-from ADDR[/BITS]  only these peers may use a TCP socket (repeatable;\n"
+"                            FCGI_WEB_SERVER_ADDRS is honoured too)\n""Serving:\n"
 "  -p, --processes N         worker processes under a supervising master (default 1)\n"
 "  -t, --threads N           request threads per process (default 1)\n"
 "      --max-requests N      replace a worker after N requests\n"
@@ -364,7 +380,7 @@ enum {
     OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
     OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS,
     OPT_LOG_TO_SERVER, OPT_CONFIG, OPT_MAX_BODY, OPT_MAX_RSS,
-    OPT_PROTOCOL, OPT_HEADER_TIMEOUT, OPT_IO_TIMEOUT, OPT_MAX_CONNECTIONS
+    OPT_PROTOCOL, OPT_HEADER_TIMEOUT, OPT_IO_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_ALLOW_FROM
 };
 
 static const struct option long_options[] = {
@@ -379,6 +395,7 @@ static const struct option long_options[] = {
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
     { "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+    { "allow-from", required_argument, NULL, OPT_ALLOW_FROM },
     { "max-header-size", required_argument, NULL, OPT_MAX_HEADER },
     { "threads", required_argument, NULL, 't' },
     { "processes", required_argument, NULL, 'p' },
@@ -425,17 +442,50 @@ static int option_index(int id)
 }
 
 /* Options that may be given several times, each value kept. */
+/* Appends a value (its origin is set by the caller).  0 or -1. */
+static int strlist_add(struct wf_strlist *l, const char *arg)
+{
+    const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    unsigned *o;
+
+    if (!v)
+        return -1;
+    l->v = v;
+    o = realloc(l->origin, (l->n + 1) * sizeof *o);
+    if (!o)
+        return -1;
+    l->origin = o;
+    o[l->n] = 0;
+    v[l->n++] = arg;
+    return 0;
+}
+
+static void strlist_free(struct wf_strlist *l)
+{
+    free(l->v);
+    free(l->origin);
+    l->v = NULL;
+    l->origin = NULL;
+    l->n = 0;
+}
+
 static int repeatable(int id)
 {
-    return id == OPT_PYTHONPATH;
+    return id == OPT_PYTHONPATH || id == OPT_ALLOW_FROM;
+}
+
+/* The list of a repeatable option. */
+static struct wf_strlist *list_of(struct wf_config *cfg, int id)
+{
+    return id == OPT_PYTHONPATH ? &cfg->pythonpath : id == OPT_ALLOW_FROM ? &cfg->allow_from : NULL;
 }
 
 /* Forgets every value of a repeatable option (the command line replaces
  * the file's). */
 static void reset_option(struct wf_config *cfg, int id)
 {
-    if (id == OPT_PYTHONPATH)
-        cfg->npythonpath = 0;
+    if (list_of(cfg, id))
+        list_of(cfg, id)->n = 0;
 }
 
 /* A flag: NULL (given on the command line) is true; in a file the value is
@@ -603,21 +653,20 @@ static int apply_option(struct wf_config *cfg, int id, const char *arg, char *er
     case OPT_CHDIR:
         cfg->chdir = arg;
         break;
-    case OPT_PYTHONPATH: {
-        const char **p = realloc(cfg->pythonpath, (cfg->npythonpath + 1) * sizeof *p);
-        unsigned *o;
-        if (p)
-            cfg->pythonpath = p;
-        o = p ? realloc(cfg->pythonpath_origin, (cfg->npythonpath + 1) * sizeof *o) : NULL;
-        if (!o) {
+    case OPT_ALLOW_FROM: {
+        struct wf_acl probe = { NULL, 0 };
+        int rc = wf_acl_add(&probe, "--allow-from", arg, err, errlen);
+        wf_acl_free(&probe);
+        if (rc < 0)
+            return -1;
+    }
+        /* fall through */
+    case OPT_PYTHONPATH:
+        if (strlist_add(list_of(cfg, id), arg) < 0) {
             seterr(err, errlen, "out of memory");
             return -1;
         }
-        cfg->pythonpath_origin = o;
-        o[cfg->npythonpath] = 0;      /* the caller sets the origin */
-        p[cfg->npythonpath++] = arg;
         break;
-    }
     case OPT_VIRTUALENV:
         cfg->virtualenv = arg;
         break;
@@ -654,9 +703,11 @@ static int apply_option(struct wf_config *cfg, int id, const char *arg, char *er
 /* Records where the value just applied for option idx came from. */
 static void set_origin(struct wf_config *cfg, int idx, unsigned origin)
 {
+    struct wf_strlist *l = list_of(cfg, long_options[idx].val);
+
     cfg->origin[idx] = origin;
-    if (long_options[idx].val == OPT_PYTHONPATH)
-        cfg->pythonpath_origin[cfg->npythonpath - 1] = origin;
+    if (l)
+        l->origin[l->n - 1] = origin;
 }
 
 static void set_defaults(struct wf_config *cfg)
@@ -937,11 +988,9 @@ out:
 
 void wf_config_free(struct wf_config *cfg)
 {
-    free(cfg->pythonpath);
-    free(cfg->pythonpath_origin);
-    cfg->pythonpath = NULL;
-    cfg->pythonpath_origin = NULL;
-    cfg->npythonpath = 0;
+    strlist_free(&cfg->pythonpath);
+    strlist_free(&cfg->allow_from);
+    wf_acl_free(&cfg->acl);
     free(cfg->config_text);
     cfg->config_text = NULL;
     wf_app_spec_free(&cfg->app);
@@ -1048,11 +1097,11 @@ void wf_config_report(const struct wf_config *cfg, FILE *out)
         int id = long_options[i].val;
         if (id == 'h' || id == 'V')
             continue;
-        if (id == OPT_PYTHONPATH) {
-            for (k = 0; k < cfg->npythonpath; k++)
-                report_line(cfg, out, long_options[i].name, cfg->pythonpath[k],
-                            cfg->pythonpath_origin[k]);
-            if (cfg->npythonpath == 0)
+        if (repeatable(id)) {
+            const struct wf_strlist *l = list_of((struct wf_config *)cfg, id);
+            for (k = 0; k < l->n; k++)
+                report_line(cfg, out, long_options[i].name, l->v[k], l->origin[k]);
+            if (l->n == 0)
                 report_line(cfg, out, long_options[i].name, NULL, 0);
             continue;
         }

@@ -17,9 +17,19 @@
 #define WF_CONFIG_H
 
 #include <stddef.h>
+
+#include "acl.h"
 #include <stdio.h>
 
 enum wf_addr_kind { WF_ADDR_NONE = 0, WF_ADDR_UNIX, WF_ADDR_TCP };
+
+/* The values of a repeatable option, in order, and where each came from
+ * (arrays owned; the strings are borrowed from argv or the config text). */
+struct wf_strlist {
+    const char **v;
+    unsigned *origin;
+    size_t n;
+};
 
 /* What the socket speaks; AUTO tells FastCGI and SCGI apart per connection. */
 enum wf_protocol { WF_PROTOCOL_FASTCGI = 0, WF_PROTOCOL_SCGI, WF_PROTOCOL_AUTO };
@@ -88,9 +98,10 @@ struct wf_config {
     struct wf_addr stats_addr;
 
     const char *chdir;
-    const char **pythonpath;      /* --pythonpath, in order (array owned) */
-    unsigned *pythonpath_origin;  /* where each came from (array owned) */
-    size_t npythonpath;
+    struct wf_strlist pythonpath; /* --pythonpath, in order */
+    struct wf_strlist allow_from; /* --allow-from ADDR[/BITS], checked (acl.h) */
+    struct wf_acl acl;            /* --allow-from and FCGI_WEB_SERVER_ADDRS
+                                   * (wf_config_build_acl) */
     const char *virtualenv;
     const char *callable;         /* --callable, default "application" */
     const char *url_scheme;       /* NULL (from the request), "http", "https" */
@@ -144,6 +155,10 @@ void wf_app_spec_free(struct wf_app_spec *spec);
 
 /* A printable description of an address, e.g. "unix:/run/a.sock". */
 void wf_addr_format(const struct wf_addr *addr, char *buf, size_t len);
+
+/* Builds cfg->acl from --allow-from and the FCGI_WEB_SERVER_ADDRS list
+ * (env, may be NULL).  0, or -1 with one line in err. */
+int wf_config_build_acl(struct wf_config *cfg, const char *env, char *err, size_t errlen);
 
 void wf_usage(void);
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "acl.h"
 #include "fcgi_walk.h"
 
 enum wf_proto { WF_PROTO_AUTO = 0, WF_PROTO_FCGI, WF_PROTO_SCGI };
@@ -31,7 +32,7 @@ struct wf_dispatch;
 struct wf_dispatch_counts {
     unsigned reading, idle, ready, busy;
     unsigned kept;                    /* of all those, kept at least once */
-    unsigned long long accepted, timed_out, evicted;
+    unsigned long long accepted, timed_out, evicted, refused;
 };
 
 struct wf_conn {
@@ -60,6 +61,7 @@ struct wf_dispatch_opts {
     int listen_fd;              /* made non-blocking */
     int listen_family;
     int shared;                 /* other processes accept on it too (-p > 1, inherited) */
+    const struct wf_acl *acl;   /* TCP peers allowed (empty or NULL: all) */
     int wake_fd;                /* readable once *stopping is set */
     volatile sig_atomic_t *stopping;
     enum wf_proto protocol;     /* WF_PROTO_AUTO tells them apart by the first byte */

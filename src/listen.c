@@ -352,6 +352,25 @@ int wf_listen_open_addr(const struct wf_addr *addr, unsigned mode, const char *o
                                       : open_tcp(addr, backlog, out, err, errlen);
 }
 
+int wf_listen_loopback_only(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET) {
+        const unsigned char *a = (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr;
+        return a[0] == 127;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return -1;
+}
+
 void wf_listen_close(struct wf_listener *l)
 {
     if (l->fd >= 0)

@@ -35,6 +35,11 @@ int wf_listen_open_addr(const struct wf_addr *addr, unsigned mode, const char *o
 /* Closes the socket and removes a unix socket file we created. */
 void wf_listen_close(struct wf_listener *l);
 
+/* For a TCP listening socket: 1 when it is bound to a loopback address
+ * only (127.0.0.0/8, ::1), 0 when peers beyond this host can reach it;
+ * -1 for other sockets. */
+int wf_listen_loopback_only(int fd);
+
 /* Is fd a listening stream socket?  Returns its family (>0) or 0. */
 int wf_listen_fd_is_listening(int fd);
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -49,11 +50,43 @@ static size_t log_prefix(char *buf, size_t cap, enum wf_log_level level)
     return n + (size_t)m < cap ? n + (size_t)m : cap - 1;
 }
 
+/* Lines that could not be written (a full disk, a file gone), counted so
+ * that the next line that can be written first says how many were lost. */
+static _Atomic unsigned long lost_lines, lost_access;
+static _Atomic int lost_errno;
+
+static void report_losses(void)
+{
+    unsigned long lines = atomic_exchange(&lost_lines, 0), access = atomic_exchange(&lost_access, 0);
+    char line[512];
+    size_t n;
+    int m;
+
+    if (!lines && !access)
+        return;
+    n = log_prefix(line, sizeof line, WF_LOG_WARNING);
+    m = snprintf(line + n, sizeof line - n, "%lu log line%s and %lu access log line%s could not be "
+                 "written (%s)\n", lines, lines == 1 ? "" : "s", access, access == 1 ? "" : "s",
+                 strerror(atomic_load(&lost_errno)));
+    if (m > 0)
+        n += (size_t)m < sizeof line - n ? (size_t)m : sizeof line - n - 1;
+    if (wf_write_all(log_fd, line, n) < 0) {
+        atomic_fetch_add(&lost_lines, lines);
+        atomic_fetch_add(&lost_access, access);
+    }
+}
+
 static void log_write(const char *buf, size_t len)
 {
     if (mirror_fn)
         mirror_fn(mirror_ctx, buf, len);
-    (void)wf_write_all(log_fd, buf, len);   /* nowhere to report a failure */
+    if (atomic_load_explicit(&lost_lines, memory_order_relaxed) ||
+        atomic_load_explicit(&lost_access, memory_order_relaxed))
+        report_losses();
+    if (wf_write_all(log_fd, buf, len) < 0) {
+        atomic_store(&lost_errno, errno);
+        atomic_fetch_add(&lost_lines, 1);
+    }
 }
 
 void wf_log(enum wf_log_level level, const char *fmt, ...)
@@ -124,7 +157,10 @@ int wf_log_open_file(const char *path)
 
 int wf_log_reopen(const char *path)
 {
-    return wf_log_open_file(path);
+    if (wf_log_open_file(path) < 0)
+        return -1;
+    report_losses();      /* what the old file could not take, if anything */
+    return 0;
 }
 
 static int access_fd = -1;
@@ -164,6 +200,8 @@ int wf_access_log_enabled(void)
 
 void wf_access_log_write(const char *line, size_t len)
 {
-    if (access_fd >= 0)
-        (void)wf_write_all(access_fd, line, len);
+    if (access_fd >= 0 && wf_write_all(access_fd, line, len) < 0) {
+        atomic_store(&lost_errno, errno);
+        atomic_fetch_add(&lost_access, 1);
+    }
 }

@@ -44,7 +44,9 @@ void wf_log_set_mirror(wf_log_mirror_fn fn, void *ctx);
 /* --log-file: opens path for appending and makes it both the log and fd 2
  * (so Python's own stderr lands there too).  0 or -1 (errno). */
 int wf_log_open_file(const char *path);
-/* Opens path again (after rotation); the same descriptors stay in use. */
+/* Opens path again (after rotation); the same descriptors stay in use.
+ * Lines that could not be written before (a full disk) are reported in the
+ * new file, counted, as the first line that can be written always does. */
 int wf_log_reopen(const char *path);
 
 /* --access-log: FILE, or "-" for stderr.  0 or -1 (errno). */

@@ -4,6 +4,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,26 @@
 #include "worker.h"
 #include "wsgi.h"
 
+/* A process started with stdin, stdout or stderr closed would hand the
+ * first descriptors it opens (the listening socket, a connection) to code
+ * that writes to 1 or 2 (the log, Python's stderr): fill the gaps with
+ * /dev/null first. */
+static void keep_stdio_open(void)
+{
+    int fd;
+
+    for (fd = 0; fd <= 2; fd++) {
+        int null;
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (null >= 0 && null != fd) {
+            dup2(null, fd);
+            close(null);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct wf_config cfg;
@@ -23,6 +44,7 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    keep_stdio_open();
     switch (wf_config_parse(&cfg, argc, argv, err, sizeof err)) {
     case WF_CONFIG_EXIT_OK:
         wf_config_free(&cfg);
@@ -33,6 +55,11 @@ int main(int argc, char **argv)
         return 2;
     case WF_CONFIG_RUN:
         break;
+    }
+    if (wf_config_build_acl(&cfg, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
+        fprintf(stderr, "wsgi-fcgi: %s\n", err);
+        wf_config_free(&cfg);
+        return 2;
     }
     if (cfg.chdir && chdir(cfg.chdir) < 0) {
         fprintf(stderr, "wsgi-fcgi: --chdir %s: %s\n", cfg.chdir, strerror(errno));

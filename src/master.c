@@ -51,6 +51,7 @@
 #include "log.h"
 #include "master.h"
 #include "scoreboard.h"
+#include "stats.h"
 #include "worker.h"
 
 static volatile sig_atomic_t sig_chld, sig_term, sig_int, sig_quit, sig_hup, sig_ttin, sig_ttou,
@@ -95,8 +96,11 @@ struct master {
     long long backoff;
     int fatal;
     int stats_fd;
+    struct wf_stats stats;    /* --stats clients */
     int dump_rd, dump_wr;     /* --timeout tracebacks: the workers write, we read */
     unsigned long long reaped;
+    struct wf_counter_totals retired;              /* counters of workers gone */
+    unsigned long long restarts[WF_STOP_CAUSES];   /* workers replaced, by cause */
 };
 
 static struct wf_worker_slot *slot(struct master *m, unsigned i)
@@ -132,6 +136,7 @@ static void child_main(struct master *m, unsigned i)
     sigprocmask(SIG_SETMASK, &ctl, NULL);
     if (m->stats_fd >= 0)
         close(m->stats_fd);
+    wf_stats_close(&m->stats);     /* the child's copies of the clients */
     if (m->dump_rd >= 0)
         close(m->dump_rd);
     wf_dump_fd = m->dump_wr;
@@ -193,6 +198,8 @@ static void signal_generation(struct master *m, unsigned generation, int sig)
     for (i = 0; i < m->board->nslots; i++) {
         struct wf_worker_slot *s = slot(m, i);
         if (s->pid && (generation == 0 || s->generation == generation)) {
+            if ((sig == SIGTERM || sig == SIGKILL) && !atomic_load(&s->stop_cause))
+                atomic_store(&s->stop_cause, m->stopping || m->fatal ? WF_STOP_SHUTDOWN : WF_STOP_RELOAD);
             if (sig == SIGTERM) {
                 atomic_store(&s->state, WF_SLOT_STOPPING);
                 if (!s->stop_ms)
@@ -252,6 +259,16 @@ static void reap(struct master *m)
                 m->fatal = 1;
             }
         }
+        {
+            int cause = atomic_load(&s->stop_cause);
+            /* A worker that ended without a cause was not stopped: it
+             * crashed (or could not start). */
+            if (!expected && cause != WF_STOP_TIMEOUT && state != WF_SLOT_STOPPING)
+                cause = WF_STOP_NONE;
+            if (cause != WF_STOP_SHUTDOWN && !(m->stopping && cause == WF_STOP_NONE && expected))
+                m->restarts[cause]++;
+        }
+        wf_counters_add(&m->retired, &s->counters);
         if (!expected && state != WF_SLOT_STOPPING && !m->stopping) {
             /* Back off while workers die young; forget it once one lives. */
             if (lived < 2000)
@@ -394,6 +411,7 @@ static void check_timeouts(struct master *m, long long now)
                "(the stuck one is \"Current thread\")", (int)s->pid, label, m->cfg->timeout);
         for (t = 0; t < m->board->threads; t++)
             atomic_store(&s->threads[t].start_ms, 0);
+        atomic_store(&s->stop_cause, WF_STOP_TIMEOUT);
         dump_tracebacks(m, s, stuck);
         kill(s->pid, SIGKILL);
     }
@@ -441,6 +459,7 @@ static void retire_replaced(struct master *m, long long now)
             continue;
         wf_log(WF_LOG_INFO, "worker %d: its replacement is ready; it finishes its requests and exits",
                (int)s->pid);
+        atomic_store(&s->stop_cause, WF_STOP_MAX_RSS);
         atomic_store(&s->state, WF_SLOT_STOPPING);
         s->stop_ms = now;
         kill(s->pid, SIGTERM);
@@ -465,73 +484,6 @@ static void check_retiring(struct master *m, long long now)
     }
 }
 
-static long rss_kb(pid_t pid)
-{
-    char path[64], buf[256];
-    long pages = 0, resident = 0;
-    int fd;
-    ssize_t n;
-
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    if (sscanf(buf, "%ld %ld", &pages, &resident) != 2)
-        return -1;
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static void serve_stats(struct master *m)
-{
-    static const char *const names[] = { "free", "starting", "ready", "stopping" };
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f;
-    int fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC);
-    long long now = wf_now_ms();
-    unsigned i, t, first = 1;
-
-    if (fd < 0)
-        return;
-    f = open_memstream(&buf, &len);
-    if (!f) {
-        close(fd);
-        return;
-    }
-    fprintf(f, "{\"master\": {\"pid\": %d, \"uptime\": %.3f, \"workers\": %u, \"threads\": %u, "
-            "\"generation\": %u, \"stopping\": %s, \"reaped\": %llu, \"rss_kb\": %ld},\n \"workers\": [",
-            (int)m->pid, (now - m->started_ms) / 1000.0, m->target, m->board->threads,
-            m->generation, m->stopping ? "true" : "false", m->reaped, rss_kb(m->pid));
-    for (i = 0; i < m->board->nslots; i++) {
-        struct wf_worker_slot *s = slot(m, i);
-        int st = atomic_load(&s->state);
-        unsigned busy = 0;
-        if (!s->pid)
-            continue;
-        for (t = 0; t < m->board->threads; t++)
-            if (atomic_load(&s->threads[t].start_ms))
-                busy++;
-        fprintf(f, "%s\n  {\"pid\": %d, \"state\": \"%s\", \"generation\": %u, \"requests\": %llu, "
-                "\"in_flight\": %d, \"busy_threads\": %u, \"errors\": %llu, \"rss_kb\": %ld, \"uptime\": %.3f}",
-                first ? "" : ",", (int)s->pid, names[st & 3], s->generation,
-                (unsigned long long)atomic_load(&s->requests), atomic_load(&s->in_flight), busy,
-                (unsigned long long)atomic_load(&s->errors), rss_kb(s->pid),
-                (now - s->started_ms) / 1000.0);
-        first = 0;
-    }
-    fprintf(f, "\n]}\n");
-    fclose(f);
-    wf_set_nonblock(fd, 0);
-    if (buf)
-        wf_write_all(fd, buf, len);
-    free(buf);
-    close(fd);
-}
 
 static int drop_privileges(const struct wf_config *cfg, char *err, size_t errlen)
 {
@@ -593,6 +545,21 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* A TCP socket that hosts beyond this one can reach, with no --allow-from:
+ * anyone who reaches it can send any params. */
+static void warn_exposure(const struct wf_config *cfg, const struct wf_listener *l)
+{
+    int loopback = wf_listen_loopback_only(l->fd);
+
+    if (loopback < 0 && cfg->acl.n)
+        wf_log(WF_LOG_WARNING, "--allow-from and FCGI_WEB_SERVER_ADDRS apply to TCP sockets; %s "
+               "is not one: they are ignored", l->desc);
+    if (loopback == 0 && cfg->acl.n == 0)
+        wf_log(WF_LOG_WARNING, "%s accepts connections from other hosts and no --allow-from "
+               "is set: anyone who can reach it can send any params (REMOTE_USER, HTTPS); "
+               "bind to a loopback address or give --allow-from", l->desc);
+}
+
 int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
 {
     struct master m;
@@ -613,6 +580,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
     m.target = cfg->processes;
     m.generation = 1;
     m.stats_fd = -1;
+    wf_stats_init(&m.stats, -1);
     m.dump_rd = m.dump_wr = -1;
 
     sigemptyset(&block);
@@ -641,6 +609,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
         }
         m.stats_fd = stats.fd;
         wf_set_nonblock(m.stats_fd, 1);
+        wf_stats_init(&m.stats, m.stats_fd);
     }
     {
         int fds[2];
@@ -673,11 +642,14 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
            wf_protocol_name(cfg->protocol), l->desc, m.target, m.target > 1 ? "es" : "",
            cfg->threads, cfg->threads > 1 ? "s" : "", WF_PYTHON_VERSION,
            cfg->stats_arg ? ", stats on " : "", cfg->stats_arg ? cfg->stats_arg : "");
+    warn_exposure(cfg, l);
 
     for (;;) {
         long long now = wf_now_ms();
-        struct pollfd p[2] = { { m.dump_rd, POLLIN, 0 }, { m.stats_fd, POLLIN, 0 } };
+        struct pollfd p[1 + WF_STATS_CLIENTS + 1];
         struct timespec ts = { 0, 100 * 1000000L };
+        struct wf_stats_view view;
+        int np;
 
         if (sig_chld) {
             sig_chld = 0;
@@ -708,6 +680,8 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
             sig_usr1 = 0;
             if (cfg->log_file && wf_log_reopen(cfg->log_file) < 0)
                 wf_log(WF_LOG_ERROR, "reopening %s: %s", cfg->log_file, strerror(errno));
+            else if (cfg->log_file || cfg->access_log)
+                wf_log(WF_LOG_INFO, "SIGUSR1: log files reopened");
             wf_access_log_reopen();
             signal_generation(&m, 0, SIGUSR1);
         }
@@ -755,6 +729,7 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
                 }
                 if (!newest)
                     break;
+                atomic_store(&newest->stop_cause, WF_STOP_SCALE_DOWN);
                 atomic_store(&newest->state, WF_SLOT_STOPPING);
                 newest->stop_ms = now;
                 kill(newest->pid, SIGTERM);
@@ -790,15 +765,27 @@ int wf_master_run(const struct wf_config *cfg, struct wf_listener *l)
             if (i == m.board->nslots)
                 break;
         }
-        if (ppoll(p, 2, &ts, &waitmask) > 0) {
-            if (p[0].revents & POLLIN)
-                collect_dump(&m, 0, WF_LOG_WARNING, 0);
-            if (p[1].revents & POLLIN)
-                serve_stats(&m);
-        }
+        p[0].fd = m.dump_rd;
+        p[0].events = POLLIN;
+        p[0].revents = 0;
+        np = 1 + wf_stats_pollfds(&m.stats, p + 1);
+        if (ppoll(p, (nfds_t)np, &ts, &waitmask) > 0 && (p[0].revents & POLLIN))
+            collect_dump(&m, 0, WF_LOG_WARNING, 0);
+        view.pid = m.pid;
+        view.started_ms = m.started_ms;
+        view.target = m.target;
+        view.generation = m.generation;
+        view.stopping = m.stopping;
+        view.reaped = m.reaped;
+        view.board = m.board;
+        view.retired = &m.retired;
+        view.restarts = m.restarts;
+        view.listen_fd = l->fd;
+        wf_stats_handle(&m.stats, p + 1, np - 1, &view, wf_now_ms());
     }
 out:
     wf_log(WF_LOG_INFO, "master exiting");
+    wf_stats_close(&m.stats);
     wf_listen_close(&stats);
     if (m.dump_rd >= 0)
         close(m.dump_rd);

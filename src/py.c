@@ -70,8 +70,8 @@ static int run_setup(const struct wf_config *cfg, char *err, size_t errlen)
     paths = PyList_New(0);
     if (!setup || !paths)
         goto out;
-    for (i = 0; i < cfg->npythonpath; i++) {
-        PyObject *s = PyUnicode_DecodeFSDefault(cfg->pythonpath[i]);
+    for (i = 0; i < cfg->pythonpath.n; i++) {
+        PyObject *s = PyUnicode_DecodeFSDefault(cfg->pythonpath.v[i]);
         if (!s || PyList_Append(paths, s) < 0) {
             Py_XDECREF(s);
             goto out;

@@ -419,6 +419,19 @@ int wf_response_write(PyObject *obj, const char *data, size_t len)
     return 0;
 }
 
+static int is_head(const struct wf_request *req)
+{
+    const struct wf_param *m = wf_req_param(req, "REQUEST_METHOD");
+
+    return m && m->value_len == 4 && memcmp(m->value, "HEAD", 4) == 0;
+}
+
+/* RFC 9110 6.4.1: 1xx, 204 and 304 responses have no content. */
+static int status_allows_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
 int wf_response_finish(PyObject *obj)
 {
     StartResponseObject *self = (StartResponseObject *)obj;
@@ -427,14 +440,20 @@ int wf_response_finish(PyObject *obj)
         PyErr_SetString(PyExc_RuntimeError, "the application returned without calling start_response()");
         return -1;
     }
-    if (!self->headers_sent && send_headers(self, NULL, 0) < 0)
-        return -1;
-    if (self->declared >= 0 && self->sent < (unsigned long long)self->declared) {
-        const struct wf_param *m = wf_req_param(self->req, "REQUEST_METHOD");
-        if (!m || m->value_len != 4 || memcmp(m->value, "HEAD", 4) != 0)
-            wf_log(WF_LOG_WARNING, "the response ended after %llu of its %lld declared bytes",
-                   self->sent, self->declared);
+    if (!self->headers_sent) {
+        /* No body at all and no length declared: say so, as wsgiref does,
+         * where the status allows a body (otherwise a web server falls
+         * back to chunked encoding for an empty 200).  Not for HEAD, whose
+         * empty body says nothing of the length of a GET's. */
+        if (self->declared < 0 && self->computed < 0 && self->sent == 0 && status_allows_body(self->status) &&
+            !is_head(self->req))
+            self->computed = 0;
+        if (send_headers(self, NULL, 0) < 0)
+            return -1;
     }
+    if (self->declared >= 0 && self->sent < (unsigned long long)self->declared && !is_head(self->req))
+        wf_log(WF_LOG_WARNING, "the response ended after %llu of its %lld declared bytes",
+               self->sent, self->declared);
     return 0;
 }
 

@@ -68,7 +68,7 @@ long wf_scgi_parse_netstring(const char *buf, size_t len, size_t max_header,
 int wf_scgi_parse_header(const char *hdr, size_t len, struct wf_request *req, const char **why)
 {
     size_t pos = 0;
-    int index = 0, have_scgi = 0, have_cl = 0;
+    int have_scgi = 0, have_cl = 0;
 
     if (len == 0 || hdr[len - 1] != '\0') {
         *why = "header is not NUL-terminated";
@@ -94,12 +94,10 @@ int wf_scgi_parse_header(const char *hdr, size_t len, struct wf_request *req, co
             return -1;
         }
         if (name_len == 14 && memcmp(name, "CONTENT_LENGTH", 14) == 0) {
+            /* The specification puts it first; every web server's SCGI
+             * client is read as if it could be anywhere: so are we. */
             if (have_cl) {
                 *why = "CONTENT_LENGTH sent twice";
-                return -1;
-            }
-            if (index != 0) {
-                *why = "CONTENT_LENGTH is not the first header";
                 return -1;
             }
             req->content_length = wf_parse_content_length(value, value_len);
@@ -119,7 +117,6 @@ int wf_scgi_parse_header(const char *hdr, size_t len, struct wf_request *req, co
             *why = "out of memory";
             return -1;
         }
-        index++;
     }
     if (!have_cl) {
         *why = "CONTENT_LENGTH missing";

@@ -3,9 +3,10 @@
  * maximum header size, never reading past the buffer they are given.
  *
  * An SCGI request starts with a netstring "LEN:HEADER," whose HEADER is a
- * sequence of NUL-terminated strings alternating name and value.  The first
- * pair must be CONTENT_LENGTH (decimal digits), a pair SCGI=1 must be
- * present, and the body of CONTENT_LENGTH bytes follows the comma.
+ * sequence of NUL-terminated strings alternating name and value.  A pair
+ * CONTENT_LENGTH (decimal digits; the specification puts it first, web
+ * servers' clients are read as if it could be anywhere) and a pair SCGI=1
+ * must be present, and the body of CONTENT_LENGTH bytes follows the comma.
  */
 #ifndef WF_SCGI_H
 #define WF_SCGI_H
@@ -26,8 +27,8 @@ long wf_scgi_parse_netstring(const char *buf, size_t len, size_t max_header,
 
 /* Splits a header into req's params (pointers into hdr) and sets
  * req->content_length.  0, or -1 with *why (odd number of strings, header
- * not NUL-terminated, empty name, CONTENT_LENGTH missing, not first,
- * duplicated or not decimal, SCGI missing or not 1). */
+ * not NUL-terminated, empty name, CONTENT_LENGTH missing, sent twice or
+ * not decimal, SCGI missing or not 1). */
 int wf_scgi_parse_header(const char *hdr, size_t len, struct wf_request *req, const char **why);
 
 #endif

@@ -59,6 +59,42 @@ struct wf_worker_slot *wf_scoreboard_slot(struct wf_scoreboard *sb, unsigned i)
     return (struct wf_worker_slot *)(sb->slots + (size_t)i * sb->slot_size);
 }
 
+/* 1 ms to 60 s, in the 1-2.5-5 steps Prometheus users expect. */
+const unsigned long long wf_duration_bounds_us[WF_DURATION_BUCKETS - 1] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000, 5000000, 10000000, 30000000, 60000000
+};
+
+void wf_counters_request(struct wf_counters *c, int protocol, int status, long long duration_us)
+{
+    int cls = status >= 100 && status < 600 ? status / 100 : 0;
+    unsigned b = 0;
+
+    if (duration_us < 0)
+        duration_us = 0;
+    while (b < WF_DURATION_BUCKETS - 1 && (unsigned long long)duration_us > wf_duration_bounds_us[b])
+        b++;
+    atomic_fetch_add_explicit(&c->by_status[protocol ? 1 : 0][cls], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->duration[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->duration_sum_us, (unsigned long long)duration_us, memory_order_relaxed);
+}
+
+void wf_counters_add(struct wf_counter_totals *t, const struct wf_counters *c)
+{
+    unsigned i, k;
+
+    for (i = 0; i < WF_PROTOS; i++)
+        for (k = 0; k < WF_STATUS_CLASSES; k++)
+            t->by_status[i][k] += atomic_load_explicit(&c->by_status[i][k], memory_order_relaxed);
+    for (i = 0; i < WF_DURATION_BUCKETS; i++)
+        t->duration[i] += atomic_load_explicit(&c->duration[i], memory_order_relaxed);
+    t->duration_sum_us += atomic_load_explicit(&c->duration_sum_us, memory_order_relaxed);
+    t->conns_accepted += atomic_load_explicit(&c->conns_accepted, memory_order_relaxed);
+    t->conns_timed_out += atomic_load_explicit(&c->conns_timed_out, memory_order_relaxed);
+    t->conns_evicted += atomic_load_explicit(&c->conns_evicted, memory_order_relaxed);
+    t->conns_refused += atomic_load_explicit(&c->conns_refused, memory_order_relaxed);
+}
+
 long long wf_now_ms(void)
 {
     struct timespec ts;

@@ -20,6 +20,49 @@ enum wf_slot_state { WF_SLOT_FREE = 0, WF_SLOT_STARTING, WF_SLOT_READY, WF_SLOT_
 /* Why a worker asks the master to replace it (wf_worker_slot.retire). */
 enum wf_retire_cause { WF_RETIRE_NONE = 0, WF_RETIRE_MAX_RSS };
 
+/* Why a worker ended (wf_worker_slot.stop_cause, set by whoever stopped
+ * it; a worker that dies with none set crashed).  The restart counts of
+ * --stats' metrics are kept by cause. */
+enum wf_stop_cause {
+    WF_STOP_NONE = 0,          /* still running, or it crashed */
+    WF_STOP_TIMEOUT,           /* killed by --timeout */
+    WF_STOP_MAX_REQUESTS,
+    WF_STOP_MAX_RSS,
+    WF_STOP_RELOAD,            /* SIGHUP */
+    WF_STOP_SCALE_DOWN,        /* SIGTTOU */
+    WF_STOP_SHUTDOWN,          /* the master stops: not a restart */
+    WF_STOP_CAUSES
+};
+
+/* Request and connection counters of one worker, by the labels of the
+ * metrics: protocol (FastCGI, SCGI) x status class (none, 1xx ... 5xx;
+ * none: no status was sent), and request durations in buckets whose upper
+ * bounds are wf_duration_bounds_us (the last bucket has none). */
+#define WF_PROTOS 2
+#define WF_STATUS_CLASSES 6
+#define WF_DURATION_BUCKETS 16
+extern const unsigned long long wf_duration_bounds_us[WF_DURATION_BUCKETS - 1];
+
+struct wf_counters {
+    _Atomic unsigned long long by_status[WF_PROTOS][WF_STATUS_CLASSES];
+    _Atomic unsigned long long duration[WF_DURATION_BUCKETS];
+    _Atomic unsigned long long duration_sum_us;
+    _Atomic unsigned long long conns_accepted, conns_timed_out, conns_evicted, conns_refused;
+};
+
+/* The same, summed over workers that are gone (the master's, no atomics). */
+struct wf_counter_totals {
+    unsigned long long by_status[WF_PROTOS][WF_STATUS_CLASSES];
+    unsigned long long duration[WF_DURATION_BUCKETS];
+    unsigned long long duration_sum_us;
+    unsigned long long conns_accepted, conns_timed_out, conns_evicted, conns_refused;
+};
+
+/* Counts one request of a worker: protocol 0 FastCGI, 1 SCGI. */
+void wf_counters_request(struct wf_counters *c, int protocol, int status, long long duration_us);
+/* Adds a worker's counters into totals. */
+void wf_counters_add(struct wf_counter_totals *t, const struct wf_counters *c);
+
 struct wf_thread_slot {
     _Atomic long long start_ms;      /* monotonic ms the request began; 0 = idle */
     _Atomic int tid;                 /* the request thread's kernel tid (gettid) */
@@ -42,6 +85,8 @@ struct wf_worker_slot {
                                       * (measured with --max-rss; once it asked
                                       * to retire, the figure that made it) */
     _Atomic int retire;              /* enum wf_retire_cause, set by the worker */
+    _Atomic int stop_cause;          /* enum wf_stop_cause */
+    struct wf_counters counters;
     int replacing;                   /* master only: a replacement is on its way
                                       * (this worker no longer counts) */
     struct wf_thread_slot threads[]; /* scoreboard->threads entries */

@@ -185,15 +185,18 @@ static int serve_request(const struct thread_ctx *ctx, const struct wf_front *fr
 
     if (front->start(state, c, req) < 0)
         return 0;
-    start = wf_access_log_enabled() ? now_us() : 0;
+    start = now_us();
     board_begin(ctx, req);
     if (wf_req_limit_body(req, ctx->cfg->max_body) == 0)   /* else answered 413 */
         wf_wsgi_handle(req);
     /* The params live until finish: log first. */
-    if (start)
+    if (wf_access_log_enabled())
         access_log(req, start, now_us());
     keep = front->finish(state, req);
     board_end(ctx, req);
+    if (wf_my_slot && c)
+        wf_counters_request(&wf_my_slot->counters, c->proto == WF_PROTO_SCGI,
+                            req->status, now_us() - start);
     return keep;
 }
 
@@ -297,6 +300,10 @@ static void publish_counts(void *ctx, const struct wf_dispatch_counts *c)
     atomic_store_explicit(&s->conns_ready, c->ready, memory_order_relaxed);
     atomic_store_explicit(&s->conns_busy, c->busy, memory_order_relaxed);
     atomic_store_explicit(&s->conns_kept, c->kept, memory_order_relaxed);
+    atomic_store_explicit(&s->counters.conns_accepted, c->accepted, memory_order_relaxed);
+    atomic_store_explicit(&s->counters.conns_timed_out, c->timed_out, memory_order_relaxed);
+    atomic_store_explicit(&s->counters.conns_evicted, c->evicted, memory_order_relaxed);
+    atomic_store_explicit(&s->counters.conns_refused, c->refused, memory_order_relaxed);
 }
 
 /* Kept connections stay with the worker that accepted them, so new ones
@@ -329,6 +336,7 @@ static int start_dispatch(const struct wf_config *cfg, struct wf_server *srv, co
     o.listen_fd = l->fd;
     o.listen_family = l->family;
     o.shared = cfg->processes > 1 || l->inherited;
+    o.acl = &cfg->acl;
     o.wake_fd = srv->wake_fd;
     o.stopping = &srv->stopping;
     o.protocol = cfg->protocol == WF_PROTOCOL_SCGI ? WF_PROTO_SCGI
@@ -465,6 +473,8 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
             break;
         }
         if (sig == SIGUSR2) {
+            if (wf_my_slot)
+                atomic_store(&wf_my_slot->stop_cause, WF_STOP_MAX_REQUESTS);
             wf_log(WF_LOG_INFO, "served %lu requests (--max-requests): recycling this worker",
                    (unsigned long)atomic_load(&served));
             break;
@@ -476,8 +486,9 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
             continue;
         }
         if (sig == SIGQUIT) {
+            /* The listening socket (and its file) is the master's: a
+             * worker told to quit must leave it for the others. */
             wf_log(WF_LOG_INFO, "SIGQUIT: exiting now");
-            wf_listen_close(l);
             _exit(0);
         }
         wf_log(WF_LOG_INFO, "signal %d ignored", sig);

@@ -459,7 +459,7 @@ START_TEST(cfg_defaults)
     ck_assert_ptr_null(cfg.url_scheme);
     ck_assert_ptr_null(cfg.script_name);
     ck_assert_ptr_null(cfg.socket_owner);
-    ck_assert_uint_eq(cfg.npythonpath, 0);
+    ck_assert_uint_eq(cfg.pythonpath.n, 0);
     wf_config_free(&cfg);
 }
 END_TEST
@@ -500,9 +500,9 @@ START_TEST(cfg_every_option)
     ck_assert_int_eq(cfg.stats_addr.kind, WF_ADDR_TCP);
     ck_assert_str_eq(cfg.stats_addr.port, "9191");
     ck_assert_str_eq(cfg.chdir, "/srv");
-    ck_assert_uint_eq(cfg.npythonpath, 2);
-    ck_assert_str_eq(cfg.pythonpath[0], "/a");
-    ck_assert_str_eq(cfg.pythonpath[1], "/b");
+    ck_assert_uint_eq(cfg.pythonpath.n, 2);
+    ck_assert_str_eq(cfg.pythonpath.v[0], "/a");
+    ck_assert_str_eq(cfg.pythonpath.v[1], "/b");
     ck_assert_str_eq(cfg.virtualenv, "/venv");
     ck_assert_str_eq(cfg.callable, "app");
     ck_assert_str_eq(cfg.url_scheme, "https");
@@ -770,11 +770,11 @@ START_TEST(file_basic)
     ck_assert_uint_eq(cfg.threads, 4);
     ck_assert_uint_eq(cfg.max_requests, 500);
     ck_assert_int_eq(cfg.log_to_server, 1);
-    ck_assert_uint_eq(cfg.npythonpath, 2);
-    ck_assert_str_eq(cfg.pythonpath[0], "/a");
-    ck_assert_str_eq(cfg.pythonpath[1], "/b b");
-    ck_assert_uint_eq(cfg.pythonpath_origin[0], 10);
-    ck_assert_uint_eq(cfg.pythonpath_origin[1], 11);
+    ck_assert_uint_eq(cfg.pythonpath.n, 2);
+    ck_assert_str_eq(cfg.pythonpath.v[0], "/a");
+    ck_assert_str_eq(cfg.pythonpath.v[1], "/b b");
+    ck_assert_uint_eq(cfg.pythonpath.origin[0], 10);
+    ck_assert_uint_eq(cfg.pythonpath.origin[1], 11);
     ck_assert_str_eq(cfg.script_name, "");
     ck_assert_uint_eq(cfg.timeout, 7);
     ck_assert_uint_eq(cfg.graceful_timeout, 30);     /* untouched default */
@@ -822,18 +822,18 @@ START_TEST(file_cmdline_wins)
     ck_assert_uint_eq(cfg.threads, 8);
     ck_assert_uint_eq(cfg.processes, 2);
     ck_assert_uint_eq(cfg.timeout, 9);
-    ck_assert_uint_eq(cfg.npythonpath, 2);
-    ck_assert_str_eq(cfg.pythonpath[0], "/c1");
-    ck_assert_str_eq(cfg.pythonpath[1], "/c2");
-    ck_assert_uint_eq(cfg.pythonpath_origin[0], WF_ORIGIN_CMDLINE);
+    ck_assert_uint_eq(cfg.pythonpath.n, 2);
+    ck_assert_str_eq(cfg.pythonpath.v[0], "/c1");
+    ck_assert_str_eq(cfg.pythonpath.v[1], "/c2");
+    ck_assert_uint_eq(cfg.pythonpath.origin[0], WF_ORIGIN_CMDLINE);
     ck_assert_str_eq(cfg.app_arg, "cmd.py");
     wf_config_free(&cfg);
 
     /* Without them on the command line, the file's stay. */
     ck_assert_msg(parse(&cfg, ARGV("--config", (char *)path)) == WF_CONFIG_RUN, "%s", err);
     ck_assert_uint_eq(cfg.threads, 4);
-    ck_assert_uint_eq(cfg.npythonpath, 2);
-    ck_assert_str_eq(cfg.pythonpath[1], "/f2");
+    ck_assert_uint_eq(cfg.pythonpath.n, 2);
+    ck_assert_str_eq(cfg.pythonpath.v[1], "/f2");
     ck_assert_str_eq(cfg.app_arg, "file.py");
     wf_config_free(&cfg);
 
@@ -925,6 +925,46 @@ START_TEST(file_report)
 }
 END_TEST
 
+/* The connection options of the dispatcher, and --allow-from. */
+START_TEST(argv_connection_options)
+{
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("app.py")), WF_CONFIG_RUN);
+    ck_assert_int_eq(cfg.protocol, WF_PROTOCOL_FASTCGI);
+    ck_assert_uint_eq(cfg.header_timeout, 30);
+    ck_assert_uint_eq(cfg.io_timeout, 120);
+    ck_assert_uint_eq(cfg.max_connections, 1024);
+    ck_assert_uint_eq(cfg.max_header, 1048576);
+    ck_assert_uint_eq(cfg.allow_from.n, 0);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--protocol", "auto", "--header-timeout", "5", "--io-timeout", "7",
+                                      "--max-connections", "64", "--allow-from", "10.0.0.0/8",
+                                      "--allow-from", "::1", "app.py")), WF_CONFIG_RUN);
+    ck_assert_int_eq(cfg.protocol, WF_PROTOCOL_AUTO);
+    ck_assert_uint_eq(cfg.header_timeout, 5);
+    ck_assert_uint_eq(cfg.io_timeout, 7);
+    ck_assert_uint_eq(cfg.max_connections, 64);
+    ck_assert_uint_eq(cfg.allow_from.n, 2);
+    ck_assert_str_eq(cfg.allow_from.v[1], "::1");
+    ck_assert_int_eq(wf_config_build_acl(&cfg, "192.0.2.1", err, sizeof err), 0);
+    ck_assert_uint_eq(cfg.acl.n, 3);
+    ck_assert_int_eq(wf_config_build_acl(&cfg, "192.0.2.1,x", err, sizeof err), -1);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--protocol", "scgi", "app.py")), WF_CONFIG_RUN);
+    ck_assert_int_eq(cfg.protocol, WF_PROTOCOL_SCGI);
+    wf_config_free(&cfg);
+
+    parse_bad(ARGV("--protocol", "http", "app.py"), "--protocol");
+    parse_bad(ARGV("--header-timeout", "0", "app.py"), "--header-timeout");
+    parse_bad(ARGV("--io-timeout", "1x", "app.py"), "--io-timeout");
+    parse_bad(ARGV("--max-connections", "0", "app.py"), "--max-connections");
+    parse_bad(ARGV("--allow-from", "10.0.0.0/33", "app.py"), "--allow-from");
+    parse_bad(ARGV("--allow-from", "example.org", "app.py"), "--allow-from");
+    parse_bad(ARGV("--cgi", "--protocol", "auto", "app.py"), "--cgi");
+}
+END_TEST
+
 Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
@@ -971,6 +1011,7 @@ Suite *suite_config(void)
     tcase_add_test(file, file_cmdline_wins);
     tcase_add_test(file, file_errors);
     tcase_add_test(file, file_report);
+    tcase_add_test(cfg, argv_connection_options);
     suite_add_tcase(s, file);
     return s;
 }

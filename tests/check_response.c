@@ -375,7 +375,7 @@ START_TEST(sr_bad_headers)
 
     sr_ok("200 OK", HEADERS("X", "1"));
     ck_assert_int_eq(wf_response_finish(sr), 0);
-    out_is("Status: 200 OK\r\nX: 1\r\n\r\n");
+    out_is("Status: 200 OK\r\nX: 1\r\nContent-Length: 0\r\n\r\n");
 }
 END_TEST
 
@@ -523,9 +523,54 @@ START_TEST(write_empty_chunks_hold_headers)
         Py_DECREF(info);
     }
     ck_assert_int_eq(wf_response_finish(sr), 0);   /* the end sends them */
-    out_is("Status: 500 Changed\r\n\r\n");
+    out_is("Status: 500 Changed\r\nContent-Length: 0\r\n\r\n");
     ck_assert_int_eq(wf_response_headers_sent(sr), 1);
     ck_assert_int_eq(req.status, 500);
+}
+END_TEST
+
+/* An empty body without a declared length gets "Content-Length: 0" where
+ * the status allows a body, and not for HEAD. */
+START_TEST(finish_empty_gets_content_length)
+{
+    sr_ok("201 Created", NO_HEADERS);
+    ck_assert_int_eq(wf_response_finish(sr), 0);
+    out_is("Status: 201 Created\r\nContent-Length: 0\r\n\r\n");
+}
+END_TEST
+
+START_TEST(finish_empty_no_length_for_204_304_head)
+{
+    static const char *const statuses[] = { "204 No Content", "304 Not Modified" };
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        char want[64];
+        wf_response_detach(sr);
+        Py_CLEAR(sr);
+        conn.out_len = 0;
+        sr = wf_response_new(&req);
+        sr_ok(statuses[i], NO_HEADERS);
+        ck_assert_int_eq(wf_response_finish(sr), 0);
+        snprintf(want, sizeof want, "Status: %s\r\n\r\n", statuses[i]);
+        out_is(want);
+    }
+    wf_response_detach(sr);
+    Py_CLEAR(sr);
+    conn.out_len = 0;
+    fake_param(&req, "REQUEST_METHOD", "HEAD");
+    sr = wf_response_new(&req);
+    sr_ok("200 OK", HEADERS("Content-Type", "text/html"));
+    ck_assert_int_eq(wf_response_finish(sr), 0);
+    out_is("Status: 200 OK\r\nContent-Type: text/html\r\n\r\n");
+}
+END_TEST
+
+START_TEST(finish_empty_declared_length_kept)
+{
+    sr_ok("200 OK", HEADERS("Content-Length", "0"));
+    ck_assert_int_eq(wf_response_finish(sr), 0);
+    out_is("Status: 200 OK\r\nContent-Length: 0\r\n\r\n");
 }
 END_TEST
 
@@ -804,6 +849,9 @@ Suite *suite_response(void)
     tcase_add_checked_fixture(wr, resp_setup, resp_teardown);
     tcase_add_test(wr, write_headers_once);
     tcase_add_test(wr, write_empty_chunks_hold_headers);
+    tcase_add_test(wr, finish_empty_gets_content_length);
+    tcase_add_test(wr, finish_empty_no_length_for_204_304_head);
+    tcase_add_test(wr, finish_empty_declared_length_kept);
     tcase_add_test(wr, write_before_start_response);
     tcase_add_test(wr, set_length_added);
     tcase_add_test(wr, set_length_zero);

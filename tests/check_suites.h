@@ -22,6 +22,7 @@
 Suite *suite_config(void);
 Suite *suite_listen(void);
 Suite *suite_fcgi_walk(void);
+Suite *suite_acl(void);
 Suite *suite_scgi(void);
 Suite *suite_response(void);
 Suite *suite_environ(void);

@@ -22,6 +22,7 @@ int main(void)
 
     srunner_add_suite(sr, suite_listen());
     srunner_add_suite(sr, suite_fcgi_walk());
+    srunner_add_suite(sr, suite_acl());
     srunner_add_suite(sr, suite_scgi());
     srunner_add_suite(sr, suite_response());
     srunner_add_suite(sr, suite_environ());

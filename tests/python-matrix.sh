@@ -26,7 +26,7 @@
 
 # The tests run against each interpreter: the Check unit tests, the FastCGI
 # protocol tests, the CGI tests and a framework-free nginx round trip.
-MATRIX_TESTS="tests/check_wsgi_fcgi tests/t-protocol.sh tests/t-cgi.sh tests/t-nginx.sh"
+MATRIX_TESTS="tests/check_wsgi_fcgi tests/t-protocol.py tests/t-cgi.py tests/t-nginx.py"
 # The versions that must be tested when present, and those configure refuses.
 MATRIX_VERSIONS="3.10 3.11 3.12 3.13"
 MATRIX_REFUSED="3.8 3.9"

@@ -33,7 +33,7 @@ set -u -o pipefail
 
 PACKAGES="build-essential autoconf automake autoconf-archive pkg-config \
 libfcgi-dev libfcgi-bin python3-dev check nginx spawn-fcgi curl valgrind \
-python3-flask python3-django python3-bottle lighttpd apache2 libapache2-mod-fcgid \
+python3-flask python3-django python3-bottle python3-radicale lighttpd apache2 libapache2-mod-fcgid \
 procps iproute2 ca-certificates systemd \
 debhelper dh-autoreconf dpkg-dev fakeroot lintian"
 

@@ -6,8 +6,8 @@
 # REQUEST_METHOD is set).  The same file serves both.
 #
 # Install it as an executable file (mode 0755) readable by Apache's user,
-# after replacing the placeholders; the test suite (tests/t-matrix-apache.sh)
-# does exactly this with sed and uses the file otherwise verbatim:
+# after replacing the placeholders; the test suite (tests/t-matrix-apache.py)
+# does exactly this and uses the file otherwise verbatim:
 #
 #   @WSGI_FCGI@  the binary, e.g. /usr/local/bin/wsgi-fcgi
 #   @APP@        the application, any APP form, e.g. /srv/app/app.py

@@ -1,6 +1,6 @@
 """any_app: dispatches ?app=NAME to tests/apps/NAME.py's application (the
 rest of the query string is passed on), so one server can run every test
-app, e.g. under valgrind (tests/t-valgrind.sh)."""
+app, e.g. under valgrind (tests/t-valgrind.py)."""
 import importlib
 import os
 import sys

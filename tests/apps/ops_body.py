@@ -1,4 +1,4 @@
-"""ops_body: request bodies under --max-body (tests/py/ops_max_body.py).
+"""ops_body: request bodies under --max-body (tests/t-ops-max-body.py).
 Every call logs "app-called PATH" on wsgi.errors, so a test can tell the
 application was (or was not) called.
 

@@ -1,8 +1,8 @@
-"""ops_grow: an application whose memory grows (tests/py/ops_max_rss.py).
+"""ops_grow: an application whose memory grows (tests/t-ops-max-rss.py).
 
 /echo answers like tests/apps/pm_app.py (b"echo " + QUERY_STRING + b" " +
-body, with X-Pid, X-Thread and X-Version headers, so pm_lib.Load can check
-every byte) and keeps WF_GROW_MB MiB (environment, default 1) of freshly
+body, with X-Pid, X-Thread and X-Version headers, so wftest.load.Load can
+check every byte) and keeps WF_GROW_MB MiB (environment, default 1) of freshly
 written memory for good, so the worker's resident set grows with every
 request.  Anything else: "hello"."""
 import os

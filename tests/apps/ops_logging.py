@@ -1,5 +1,5 @@
 """ops_logging: the application's own log text, by every usual route
-(tests/py/ops_logs.py).  ?t=TOKEN is embedded in each line.
+(tests/t-ops-logs.py).  ?t=TOKEN is embedded in each line.
 
   /errors   environ["wsgi.errors"].write("errors-line TOKEN\\n")
   /multi    two lines in one write: "multi-a TOKEN\\nmulti-b TOKEN\\n"

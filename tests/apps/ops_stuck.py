@@ -1,4 +1,4 @@
-"""ops_stuck: requests that never end (tests/py/ops_timeout.py).
+"""ops_stuck: requests that never end (tests/t-ops-timeout.py).
 
   /stuck  sleeps for ever in stuck_in_here() (the GIL released)
   /spin   loops for ever in spinning_here() (pure Python, holding the GIL

@@ -1,4 +1,4 @@
-"""A small Bottle application for the framework matrix (tests/t-matrix-frameworks.sh).
+"""A small Bottle application for the framework matrix (tests/t-matrix-frameworks.py).
 
 The same routes as flask_app.py; static_file serves the download (through
 wsgi.file_wrapper when the server offers it)."""

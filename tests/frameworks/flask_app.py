@@ -1,4 +1,4 @@
-"""A small Flask application for the framework matrix (tests/t-matrix-frameworks.sh).
+"""A small Flask application for the framework matrix (tests/t-matrix-frameworks.py).
 
 Routes: JSON with query arguments, a form POST, a redirect, a non-ASCII path
 parameter, cookies, a streamed response, a file download (send_file, which

@@ -3,7 +3,7 @@
 
 Each case is NAME.rec (the bytes sent, as annotated hex: one record per
 line, '#' comments, whitespace ignored, "quoted" text = its latin-1 bytes)
-and NAME.expect (the expected outcome), read by tests/py/t_protocol.py:
+and NAME.expect (the expected outcome), read by tests/t-protocol.py:
 
     outcome: closed    the server closes without sending any STDOUT
     outcome: refused   no 200: closed, a non-200 status, or END_REQUEST
@@ -22,7 +22,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-import fcgi_client as fc  # noqa: E402
+from wftest import fcgi as fc  # noqa: E402
 
 NAMES = {1: "BEGIN_REQUEST", 2: "ABORT_REQUEST", 3: "END_REQUEST", 4: "PARAMS",
          5: "STDIN", 6: "STDOUT", 7: "STDERR", 8: "DATA", 9: "GET_VALUES",

@@ -1,0 +1,48 @@
+"""8 concurrent keep-alive clients x 2,000 requests against
+-p 2 -t 4: every answer byte-correct, spread over both workers and several
+threads, and the --stats request counters add up to what was sent."""
+
+import wftest as w
+from wftest.load import Load, pm_server
+
+CLIENTS = 8
+PER_CLIENT = 2000
+
+
+def test_load():
+    srv = pm_server("load", ["-p", "2", "-t", "4"])
+    workers = w.ready_pids(srv.stats())
+    w.eq(len(workers), 2, "two workers ready")
+    # Like nginx, the clients retry once a request that met a kept
+    # connection the server had just given up for a new one (an inherent
+    # FastCGI keep-alive race; the server makes it rare).  Each such retry
+    # is counted, and bounded below.
+    load = Load(srv.addr, clients=CLIENTS, count=PER_CLIENT, retry_stale=True)
+    done = load.run(timeout=180)
+    w.log("# %s" % load.summary())
+    w.check(done, "the load finished within the bounded wait")
+    w.eq(load.failed, 0, "no request failed")
+    w.check(load.stale <= CLIENTS, "kept connections closed under a request: at most one per "
+            "client (%d)" % load.stale)
+    w.eq(load.ok, CLIENTS * PER_CLIENT,
+         "every request got its exact, request-specific answer")
+    pids = sorted(int(p) for p in load.pids)
+    w.eq(pids, workers, "answers came from both workers (X-Pid)")
+    w.log("# requests per worker: %s" % load.pids)
+    w.log("# requests per (worker, thread): %s"
+          % sorted(load.threads.values()))
+    w.check(len(load.threads) >= 4,
+            "answers came from several threads (%d distinct)"
+            % len(load.threads))
+    st = srv.stats()
+    total = sum(wk["requests"] for wk in st["workers"])
+    w.eq(total, CLIENTS * PER_CLIENT,
+         "--stats request counters add up to the requests sent")
+    w.eq(sum(wk["errors"] for wk in st["workers"]), 0,
+         "--stats counts no errors")
+    w.eq(w.worker_pids(st), workers, "the same two workers throughout")
+    w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
+
+
+if __name__ == "__main__":
+    w.main(timeout=240)
