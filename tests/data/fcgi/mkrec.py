@@ -334,6 +334,24 @@ def _(r):
     r.stdin_end()
 
 
+@case("param_name_nul", "outcome: closed\nlog: param name holds a NUL\n")
+def _(r):
+    r.comment("a param whose name holds NUL bytes: libfcgi hands params over as NAME=VALUE")
+    r.comment("C strings, so the param would vanish (found by tests/fuzz/fuzz_fcgi_libfcgi): refused")
+    r.begin()
+    r.params(pairs=PARAMS + [(b"\0\0PORT", b"80")])
+    r.stdin_end()
+
+
+@case("param_name_equals", "outcome: closed\nlog: param name holds a NUL or '='\n")
+def _(r):
+    r.comment("a param named 'REMOTE_USER=admin' with an empty value: libfcgi's NAME=VALUE")
+    r.comment("string would make it REMOTE_USER with the value 'admin=': refused")
+    r.begin()
+    r.params(pairs=PARAMS + [(b"REMOTE_USER=admin", b"")])
+    r.stdin_end()
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     for name, (fn, expect) in CASES.items():
