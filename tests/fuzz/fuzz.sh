@@ -7,6 +7,10 @@
 #                                          for SECONDS from its seed corpus
 #                                          (tests/fuzz/corpus/T/); T: only
 #                                          these targets
+#   sh tests/fuzz/fuzz.sh probe SECONDS    fuzz libfcgi alone (no walker),
+#                                          going on after crashes; sort the
+#                                          crash inputs by kind and check
+#                                          that the walker refuses each
 #
 # `make fuzz` (FUZZ_SECONDS) and tests/fuzz/ci.sh call it from a build
 # directory configured with --enable-fuzz, which passes what configure found
@@ -119,7 +123,58 @@ build() {
             ;;
         esac
     done
+    # The probe of libfcgi alone (not a target: it crashes by design).
+    if [ -z "$LIBFCGI_WHY" ]; then
+        # shellcheck disable=SC2086
+        compile "$out/obj-libfcgi/fuzz_libfcgi_alone.o" "$srcdir/tests/fuzz/fuzz_libfcgi_alone.c" \
+            -I"$LIBFCGI/include" || return 1
+        $CC $SAN -fsanitize=fuzzer "$out/obj-libfcgi/fuzz_libfcgi_alone.o" "$out/obj/fcgi_walk.o" \
+            "$LIBFCGI/libfcgi-fuzz.a" -o "$out/bin/fuzz_libfcgi_alone" || return 1
+    fi
     say "built in $out/bin"
+}
+
+# probe SECONDS: fuzzes libfcgi alone, going on after crashes; then sorts the
+# crash inputs by what libfcgi did and says what our walker makes of each.
+probe() {
+    secs=$1
+    build || return 1
+    bin=$out/bin/fuzz_libfcgi_alone
+    dir=$out/crashes/libfcgi_alone
+    [ -x "$bin" ] || { say "the probe is not built: $LIBFCGI_WHY"; return 1; }
+    mkdir -p "$dir" "$out/corpus/libfcgi_alone" "$out/log"
+    log=$out/log/fuzz_libfcgi_alone.log
+    # The seeds one by one first: fork mode leaves out those that crash.
+    for f in "$srcdir"/tests/fuzz/corpus/libfcgi_alone/*; do
+        if ! ASAN_OPTIONS=detect_leaks=0 "$bin" "$f" > /dev/null 2>&1; then
+            cp "$f" "$dir/seed-$(basename "$f")"
+        fi
+    done
+    ASAN_OPTIONS=detect_leaks=0 "$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 -max_len=65536 \
+        -artifact_prefix="$dir/" "$out/corpus/libfcgi_alone" "$srcdir/tests/fuzz/corpus/libfcgi_alone" \
+        > "$log" 2>&1
+    execs=$(grep -oE '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
+    n=0 holes=0
+    : > "$out/log/probe-kinds"
+    for f in "$dir"/*; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        kind=$(ASAN_OPTIONS=detect_leaks=0 "$bin" -malloc_limit_mb=256 "$f" 2>&1 | grep -m 1 -oE \
+            'Assertion .*failed|stack smashing detected|AddressSanitizer: [a-z-]+|runtime error: .*|out-of-memory \(malloc\([0-9]+\)\)|ERROR: libFuzzer: [a-z-]+|deadly signal' \
+            | sed -E 's/0x[0-9a-f]+/0x.../g; s/[0-9]{4,}/N/g')
+        behind=$(ASAN_OPTIONS=detect_leaks=0 FUZZ_VERDICT=1 "$bin" -malloc_limit_mb=256 "$f" 2>&1)
+        walker=$(echo "$behind" | sed -n 's/^walker: //p' | head -n 1)
+        if echo "$behind" | grep -qE 'Assertion .*failed|stack smashing|AddressSanitizer|runtime error|out-of-memory|deadly signal'; then
+            holes=$((holes + 1))
+            echo "HOLE: $f: libfcgi still crashes behind the walker ($walker)"
+        fi
+        echo "${kind:-no crash on replay} | walker: $(echo "$walker" | sed 's/ at byte [0-9]* of [0-9]*; [0-9]* bytes reach libfcgi//')" \
+            >> "$out/log/probe-kinds"
+    done
+    sort "$out/log/probe-kinds" | uniq -c | sort -rn
+    echo "probe: ${execs:-?} execs of libfcgi alone in $secs s, $n crash inputs, $holes let through by the walker"
+    [ "$holes" = 0 ]
 }
 
 # run_one T SECONDS: prints the target's line; 0 pass, 1 fail, 2 skipped.
@@ -191,13 +246,17 @@ run() {
 cmd=${1:-}
 case $cmd in
 build) build ;;
+probe)
+    [ $# -ge 2 ] || { echo "usage: $0 probe SECONDS" >&2; exit 2; }
+    probe "$2"
+    ;;
 run)
     [ $# -ge 2 ] || { echo "usage: $0 run SECONDS [TARGET...]" >&2; exit 2; }
     shift
     run "$@"
     ;;
 *)
-    echo "usage: $0 build | run SECONDS [TARGET...]" >&2
+    echo "usage: $0 build | run SECONDS [TARGET...] | probe SECONDS" >&2
     exit 2
     ;;
 esac

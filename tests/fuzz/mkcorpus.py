@@ -52,6 +52,7 @@ def fastcgi():
         base = name[:-4]
         put("fcgi_walk", base, b"\x05" + stream)          # max_head 8192
         put("fcgi_libfcgi", base, b"\x05" + stream)       # 4096, the app reads 1 byte at a time
+        put("libfcgi_alone", base, stream)
     gv = fcgi.record(fcgi.GET_VALUES, 0, fcgi.encode_params(
         [("FCGI_MAX_CONNS", ""), ("FCGI_MAX_REQS", ""), ("FCGI_MPXS_CONNS", "")]))
     keep2 = fcgi_request(PAIRS, b"hello", keep=True) + fcgi_request(PAIRS, b"again", keep=True)

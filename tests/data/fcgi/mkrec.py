@@ -352,6 +352,37 @@ def _(r):
     r.stdin_end()
 
 
+def _mgmt_in_request(rtype):
+    def fn(r):
+        r.comment("a management record (id 0) of type %d after BEGIN_REQUEST, its 32 bytes of" % rtype)
+        r.comment("content 0xff: libfcgi reads them as name/value lengths and its Malloc asserts")
+        r.comment("(LIBFCGI.md #15, found by black-box fuzzing): refused by the walker")
+        r.begin()
+        r.record(rtype, 0, b"\xff" * 32)
+        r.params()
+        r.stdin_end()
+    return fn
+
+
+for _t in (3, 11, 12, 255):
+    case("mgmt_type_%d_in_request" % _t,
+         "outcome: closed\nlog: management record \\(request id 0\\) inside a request\n")(
+        _mgmt_in_request(_t))
+
+
+@case("huge_pair_deep_in_params", "outcome: closed\nlog: longer than --max-header-size\n")
+def _(r):
+    r.comment("12 KiB of good params, then a pair declaring a 0x7fffffff-byte name: past the")
+    r.comment("first 8 KiB of the connection, where a look-ahead guard would stop (LIBFCGI.md #16)")
+    r.begin()
+    pairs = PARAMS + [(b"HTTP_X_%d" % i, b"v" * 200) for i in range(60)]
+    data = fc.encode_params(pairs) + struct.pack("!IB", 0x80000000 | 0x7fffffff, 1) + b"AB"
+    for c in fc.split(data, [4000]):
+        r.record(4, 1, c)
+    r.record(4, 1, b"", note="(end of params)")
+    r.stdin_end()
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     for name, (fn, expect) in CASES.items():
