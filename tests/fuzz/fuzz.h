@@ -81,6 +81,8 @@ static inline unsigned char *fuzz_dup(const void *p, size_t n)
         abort();
     if (n)
         memcpy(b, p, n);
+    else
+        b[0] = 0;
     return b;
 }
 
