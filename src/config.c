@@ -189,7 +189,9 @@ void wf_addr_format(const struct wf_addr *addr, char *buf, size_t len)
         snprintf(buf, len, "unix:%s", addr->path);
         break;
     case WF_ADDR_TCP:
-        if (strchr(addr->host, ':'))
+        /* Brackets for IPv6, and for a host named "unix", which
+         * "unix:PORT" would make a unix socket path. */
+        if (strchr(addr->host, ':') || strcmp(addr->host, "unix") == 0)
             snprintf(buf, len, "[%s]:%s", addr->host, addr->port);
         else
             snprintf(buf, len, "%s:%s", addr->host[0] ? addr->host : "0.0.0.0", addr->port);

@@ -336,14 +336,22 @@ START_TEST(addr_format_roundtrip)
         { "/run/a.sock", "unix:/run/a.sock" },
         { "127.0.0.1:9000", "127.0.0.1:9000" },
         { "[::1]:9000", "[::1]:9000" },
+        /* Found by tests/fuzz/fuzz_config (tests/data/fuzz/config/): the
+         * TCP host "unix" printed as "unix:9", a unix socket path. */
+        { "[unix]:9", "[unix]:9" },
+        { "[localhost]:9", "localhost:9" },
     };
     size_t i;
 
     for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-        struct wf_addr a = addr_ok(forms[i][0]);
-        char buf[400];
+        struct wf_addr a = addr_ok(forms[i][0]), b;
+        char buf[400], err[256];
         wf_addr_format(&a, buf, sizeof buf);
         ck_assert_str_eq(buf, forms[i][1]);
+        ck_assert_int_eq(wf_addr_parse(buf, &b, err, sizeof err), 0);
+        ck_assert_int_eq(b.kind, a.kind);
+        ck_assert_str_eq(b.host, a.host);
+        ck_assert_str_eq(b.path, a.path);
     }
 }
 END_TEST
