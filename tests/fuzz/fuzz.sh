@@ -17,7 +17,9 @@
 # in the environment: FUZZ_CC (clang), PYTHON_CFLAGS, PYTHON_LIBS,
 # PTHREAD_CFLAGS, PTHREAD_LIBS, FCGI_CFLAGS, FCGI_LIBS, and srcdir (the
 # source tree) and builddir (where autoconfig.h is; the current directory
-# by default).  Everything built goes under $builddir/tests/fuzz/.
+# by default).  Everything built goes under $builddir/tests/fuzz/ (obj*/,
+# bin/, libfcgi/, log/, crashes/, and work-corpus/, where libFuzzer adds the
+# inputs it finds; the seed corpus in the source tree is only read).
 #
 # The sources of src/ are compiled with clang, ASan, UBSan and libFuzzer's
 # coverage; each target links them with libFuzzer.  fuzz_fcgi_libfcgi links
@@ -142,7 +144,7 @@ probe() {
     bin=$out/bin/fuzz_libfcgi_alone
     dir=$out/crashes/libfcgi_alone
     [ -x "$bin" ] || { say "the probe is not built: $LIBFCGI_WHY"; return 1; }
-    mkdir -p "$dir" "$out/corpus/libfcgi_alone" "$out/log"
+    mkdir -p "$dir" "$out/work-corpus/libfcgi_alone" "$out/log"
     log=$out/log/fuzz_libfcgi_alone.log
     # The seeds one by one first: fork mode leaves out those that crash.
     for f in "$srcdir"/tests/fuzz/corpus/libfcgi_alone/*; do
@@ -152,7 +154,7 @@ probe() {
     done
     ASAN_OPTIONS=detect_leaks=0 "$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 -max_len=65536 \
-        -artifact_prefix="$dir/" "$out/corpus/libfcgi_alone" "$srcdir/tests/fuzz/corpus/libfcgi_alone" \
+        -artifact_prefix="$dir/" "$out/work-corpus/libfcgi_alone" "$srcdir/tests/fuzz/corpus/libfcgi_alone" \
         > "$log" 2>&1
     execs=$(grep -oE '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
     n=0 holes=0
@@ -184,7 +186,7 @@ run_one() {
     bin=$out/bin/fuzz_$t
     log=$out/log/fuzz_$t.log
     crashes=$out/crashes/$t
-    corpus=$out/corpus/$t
+    corpus=$out/work-corpus/$t
     if [ ! -x "$bin" ]; then
         echo "fuzz_$t: SKIP (not built${LIBFCGI_WHY:+: $LIBFCGI_WHY})"
         return 2
