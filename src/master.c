@@ -280,7 +280,7 @@ static int zygote_start(struct master *m, unsigned generation)
 static void zygote_read(struct master *m, struct zygote *z)
 {
     struct wf_zygote_msg msg;
-    ssize_t n;
+    ssize_t n = -1;
 
     (void)m;
     while (z->fd >= 0 && (n = recv(z->fd, &msg, sizeof msg, 0)) == (ssize_t)sizeof msg) {
@@ -289,6 +289,12 @@ static void zygote_read(struct master *m, struct zygote *z)
             wf_log(WF_LOG_INFO, "--preload: zygote %d ready (%lld ms): forking the workers of "
                    "generation %u", (int)z->pid, wf_now_ms() - z->started_ms, z->generation);
         }
+    }
+    /* Its end closed (it is exiting; SIGCHLD follows): stop watching a
+     * socket that would stay readable for ever. */
+    if (z->fd >= 0 && (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))) {
+        close(z->fd);
+        z->fd = -1;
     }
 }
 
@@ -1306,10 +1312,21 @@ static void master_wait(struct master *m, const sigset_t *waitmask)
     }
     nstats = wf_stats_pollfds(&m->stats, p + np);
     if (ppoll(p, (nfds_t)(np + nstats), &ts, waitmask) > 0) {
+        /* ppoll delivers a pending signal only when it is interrupted: with
+         * descriptors ready it returns first.  Let the handlers run now, so
+         * that busy descriptors never starve the signals. */
+        struct timespec zero = { 0, 0 };
+        sigset_t pending;
+        sigpending(&pending);
+        for (k = 0; k < (int)NHANDLED; k++)
+            if (sigismember(&pending, handled[k]))
+                break;
+        if (k < (int)NHANDLED || sigismember(&pending, WF_SIG_TRACEBACK))
+            ppoll(NULL, 0, &zero, waitmask);
         if (p[0].revents & POLLIN)
             collect_dump(m, 0, WF_LOG_WARNING, 0);
         for (k = 0; k < nz; k++)
-            if (p[1 + k].revents & POLLIN)
+            if (p[1 + k].revents & (POLLIN | POLLHUP | POLLERR))
                 zygote_read(m, zp[k]);
         if (watch_at >= 0 && (p[watch_at].revents & POLLIN))
             watch_read_paths(m);
