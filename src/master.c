@@ -28,7 +28,25 @@
  * SIGHUP starts a new generation; the old one gets SIGTERM (and finishes
  * its requests) only once every new worker is ready, so no connection is
  * refused and a reload that cannot load the new code keeps the old workers.
+ * With --reload-mode chain the new generation grows one worker at a time
+ * (chain_step): a new worker, once ready, retires one old worker, and the
+ * next starts only when that one has exited, so at most N+1 workers exist.
+ * --reload starts the same reload when a file of the application changes:
+ * the workers send the paths (wf_watch_fd), the master watches them with
+ * inotify (it learns file names, never runs Python).
  * Workers die with the master (PR_SET_PDEATHSIG), even on SIGKILL.
+ *
+ * --preload (zygote.h): instead of forking a worker that imports, the
+ * master asks the generation's zygote (its child, which imported once) to
+ * fork one; the worker is re-parented to the master (a child subreaper) and
+ * from then on is supervised like any other.  A zygote that dies is
+ * replaced; one that cannot load the application fails the start-up or the
+ * reload, as a worker would.
+ *
+ * Stages: master_start (signals, sockets, pipes, privileges, scoreboard),
+ * then the loop: master_signals, master_supervise (reloads, scaling,
+ * spawning, limits) or master_stopping, master_wait (ppoll); then
+ * master_shutdown.
  */
 #include "autoconfig.h"
 

@@ -26,6 +26,13 @@
  * threads finish the requests in hand (and heads already complete), leave
  * their loop, and are joined; then Python is finalised and the process
  * exits 0.  SIGQUIT exits at once.
+ *
+ * The stages are named functions: worker_init_process, worker_load,
+ * worker_serve, worker_shutdown.  With --preload a zygote runs the first
+ * two once (the import with the collector off, then gc.freeze) and each
+ * worker it forks runs the last two: the zygote never starts a thread, so
+ * the fork copies a consistent single-threaded process, bracketed by
+ * PyOS_BeforeFork / PyOS_AfterFork_Parent / PyOS_AfterFork_Child.
  */
 #include "autoconfig.h"
 

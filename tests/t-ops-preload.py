@@ -12,7 +12,10 @@ test counts the imports and knows the zygote's pid:
 * SIGHUP makes a new zygote, which imports once; all workers are new;
 * a zygote killed with SIGKILL: the workers keep serving, the master logs
   it and starts a new zygote (one import), whose workers then serve;
-* an application that cannot be loaded: the master exits non-zero."""
+* an application that cannot be loaded: the master exits non-zero;
+* --config: preload, reload-mode and reload from a file, --check shows
+  them with their origin, the command line wins, bad values exit 2;
+  --help names the three options."""
 
 import os
 import signal
@@ -151,6 +154,34 @@ def test_bad_app_exits():
     w.check("the application cannot be loaded" in srv.text(), "the log says why")
     w.check("SyntaxError" in srv.text(), "with the SyntaxError")
     w.untrack(srv)
+
+
+def test_config_and_check():
+    conf = w.tmp("ops.conf")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write("app = %s\npreload = yes\nreload-mode = chain\nreload = off\n" % w.app("hello"))
+    r = w.run([w.WSGI_FCGI, "--check", "--config", conf])
+    out = r.stdout.decode()
+    w.eq(r.returncode, 0, "--check --config: exit 0")
+    w.check("preload = true" in out and "%s:2" % conf in out, "--check: preload from the file", out)
+    w.check("reload-mode = chain" in out and "%s:3" % conf in out, "--check: reload-mode", out)
+    w.check("reload = false" in out and "%s:4" % conf in out, "--check: reload", out)
+    r = w.run([w.WSGI_FCGI, "--check", "--config", conf, "--reload-mode", "generation", "--reload"])
+    out = r.stdout.decode()
+    w.check("reload-mode = generation" in out and "reload = true" in out,
+            "the command line wins", out)
+    with open(conf, "a", encoding="utf-8") as f:
+        f.write("reload-mode = sideways\n")
+    r = w.run([w.WSGI_FCGI, "--check", "--config", conf])
+    w.eq(r.returncode, 2, "a bad reload-mode in the file: exit 2")
+    w.check(b"reload-mode" in r.stderr and (b"%s:5" % conf.encode()) in r.stderr,
+            "naming FILE:LINE", r.stderr)
+    r = w.run([w.WSGI_FCGI, "--reload-mode", "x", w.app("hello")])
+    w.eq(r.returncode, 2, "a bad --reload-mode: exit 2")
+    r = w.run([w.WSGI_FCGI, "--cgi", "--preload", w.app("hello")])
+    w.eq(r.returncode, 2, "--cgi --preload: exit 2")
+    h = w.run([w.WSGI_FCGI, "--help"]).stdout.decode()
+    w.check(all(o in h for o in ("--preload", "--reload-mode", "--reload ")), "--help names them")
 
 
 if __name__ == "__main__":
