@@ -612,10 +612,12 @@ static int worker_adopted(pid_t master, struct wf_worker_slot *s)
 {
     long long deadline = wf_now_ms() + 30000;
     struct timespec tick = { 0, 1000000L };
+    pid_t forker = getppid();         /* the intermediate, or already the master */
 
     while (getppid() != master || s->pid != getpid()) {
-        if (wf_now_ms() > deadline)
-            return -1;
+        pid_t parent = getppid();
+        if (wf_now_ms() > deadline || (parent != master && parent != forker))
+            return -1;                /* the master is gone */
         nanosleep(&tick, NULL);
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL);

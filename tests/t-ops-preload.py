@@ -12,6 +12,9 @@ test counts the imports and knows the zygote's pid:
 * SIGHUP makes a new zygote, which imports once; all workers are new;
 * a zygote killed with SIGKILL: the workers keep serving, the master logs
   it and starts a new zygote (one import), whose workers then serve;
+* --timeout kills a stuck worker of a zygote after logging its
+  traceback, and --max-rss replaces a grown one: the replacements are
+  forked from the zygote;
 * an application that cannot be loaded: the master exits non-zero;
 * --config: preload, reload-mode and reload from a file, --check shows
   them with their origin, the command line wins, bad values exit 2;
@@ -144,6 +147,29 @@ def test_zygote_killed():
     a = answer(srv)
     w.check(a is not None, "the server answers")
     w.eq(len(imports(log)), 2, "no further import")
+    w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
+
+
+def test_timeout_and_max_rss():
+    srv = w.Server(w.app("ops_stuck"), ["--preload", "-p", "2", "--timeout", "2"],
+                   name="stuck", stats=True)
+    r = srv.get("/stuck", timeout=60)
+    w.check(r.status != 200, "the stuck request ends without an answer")
+    w.check(srv.log_has("stuck_in_here", timeout=30), "--timeout: the traceback names the function")
+    w.check(w.wait_for(lambda: srv.text().count("forked from zygote") >= 3, 30),
+            "the killed worker is replaced by a fork of the zygote")
+    w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
+    log = w.tmp("grow.imports")
+    srv = w.Server(w.app("ops_grow"), ["--preload", "-p", "2", "--max-rss", "64"],
+                   name="grow", stats=True, env={"WF_GROW_MB": "8"})
+    for _ in range(40):
+        srv.get("/echo", timeout=30)
+    w.check(srv.log_has(r"> --max-rss 64 MiB after a request; replacing it", timeout=30),
+            "--max-rss: a grown worker is replaced")
+    w.check(w.wait_for(lambda: srv.text().count("forked from zygote") >= 3, 30),
+            "by a fork of the zygote")
+    w.check(w.wait_for(lambda: len(w.ready_pids(srv.stats())) == 2, 30), "two workers again")
+    w.check(srv.text().count("imported in") == 1, "one import in all")
     w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
 
 
