@@ -1361,6 +1361,10 @@ static void master_wait(struct master *m, const sigset_t *waitmask)
     view.retired = &m->retired;
     view.restarts = m->restarts;
     view.listen_fd = m->l->fd;
+    {
+        struct zygote *z = zygote_of(m, m->generation);
+        view.zygote = z && z->ready ? z->pid : 0;
+    }
     wf_stats_handle(&m->stats, p + np, nstats, &view, wf_now_ms());
 }
 

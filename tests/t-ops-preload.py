@@ -77,6 +77,7 @@ def test_preload_imports_once():
     got = imports(log)
     w.eq(len(got), 1, "the application was imported once for -p 4")
     w.check(got and got[0] not in pids, "by a process that is not a worker (the zygote)")
+    w.eq(srv.stats()["master"]["zygote"], got[0], "--stats names the zygote")
     a = answer(srv)
     w.check(a and int(a["imported_by"]) == got[0], "the workers run the zygote's import", a)
     text = srv.text()
