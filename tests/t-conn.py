@@ -352,12 +352,15 @@ def test_low_descriptor_limit():
     check(len(socks) >= 30, "30 or more connections opened (%d)" % len(socks))
     check(w.log_has(s, r"accept: Too many open files", off, 20),
           "the worker ran out of descriptors and logged EMFILE")
+    # Waiting for descriptors costs next to nothing (a retry every 100 ms);
+    # a worker that spins on accept gets a good share of a CPU even on a
+    # busy machine (about 30% measured with 2 CPUs and a load above 2).
     t0 = time.monotonic()
     cpu0 = proc_cpu_seconds(worker)
-    time.sleep(4)
+    time.sleep(5)
     cpu = proc_cpu_seconds(worker) - cpu0
     wall = time.monotonic() - t0
-    check(cpu < 0.5 * wall, "the worker does not spin while out of descriptors "
+    check(cpu < 0.1 * wall, "the worker does not spin while out of descriptors "
           "(%.2f s CPU in %.1f s)" % (cpu, wall))
     check(w.alive(worker), "the worker is still alive")
     lines = [m for _, _, m in w.log_lines(s.log_since(off)) if "Too many open files" in m]
