@@ -13,6 +13,7 @@ reachable from other hosts without an allow-list gets a warning at start-up.
 * a unix socket: the list does not apply (warning), requests are served.
 """
 
+import contextlib
 import re
 import socket
 
@@ -58,10 +59,13 @@ def refusal_logged(s, peer):
                  "the refusal of %s is logged" % peer)
 
 
+@contextlib.contextmanager
 def serve_tcp(args, env=None, host="127.0.0.1", family=socket.AF_INET):
     port = w.free_port(family)
     addr = ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
-    return w.serve(APP, ["-p", "1", "-t", "1"] + args, addr=addr, env=env)
+    with w.serve(APP, ["-p", "1", "-t", "1"] + args, addr=addr, env=env) as s:
+        yield s
+        w.no_worker_died(s)
 
 
 def test_allow_from_refuses():
@@ -140,6 +144,7 @@ def test_unix_socket_ignores_list():
         check(w.log_has(s, r"apply to TCP sockets; unix:\S+ is not one: they are ignored", 0, 10),
               "a warning says the list does not apply to a unix socket")
         served(s.addr, "unix socket with --allow-from 10.0.0.0/8")
+        w.no_worker_died(s)
 
 
 if __name__ == "__main__":

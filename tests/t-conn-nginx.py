@@ -81,6 +81,8 @@ def test_auto_fastcgi_and_scgi_pass():
                     "POST %d through %s" % (i, "fastcgi_pass" if port == fport else "scgi_pass")):
             break
     w.check(srv.running(), "wsgi-fcgi still running")
+    w.no_worker_died(srv)
+    w.eq(srv.stop(), 0, "wsgi-fcgi: SIGTERM, exit status 0")
 
 
 # ------------------------------------------------------------------ 20,000 through keepalive
@@ -169,7 +171,8 @@ def keepalive_case(args):
     ng = web.start_nginx("nginx" + "".join(args).replace("-", ""),
                          [web.nginx_site("wsgi-fcgi-keepalive.conf", port, srv.addr)],
                          workers=4, wait_path="/echo?warm")
-    w.eq(len(w.children(ng.pid)), 4, "nginx runs 4 worker processes")
+    w.eq(len(w.wait_for(lambda: len(w.children(ng.pid)) == 4 and w.children(ng.pid), 10)
+               or w.children(ng.pid)), 4, "nginx runs 4 worker processes")
     before = metrics(srv)
     load = Mixed(port)
     t0 = time.monotonic()
@@ -201,6 +204,7 @@ def keepalive_case(args):
     w.check(srv.running(), "wsgi-fcgi still running")
     ng.stop()
     w.untrack(ng)
+    w.no_worker_died(srv)
     w.eq(srv.stop(), 0, "wsgi-fcgi: SIGTERM, exit status 0")
     w.untrack(srv)
 
@@ -235,6 +239,9 @@ def test_empty_body_content_length():
         w.eq(r.header("Transfer-Encoding"), None, "/nocontent: not chunked")
         r = hc.request("GET", port, "/echo?after")
         w.eq((r.status, r.body), (200, b"echo after "), "a request afterwards")
+    w.label(None)
+    w.no_worker_died(srv)
+    w.eq(srv.stop(), 0, "wsgi-fcgi: SIGTERM, exit status 0")
 
 
 if __name__ == "__main__":
