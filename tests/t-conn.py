@@ -20,6 +20,11 @@ its threads, and every wait has a deadline (issue 9).
   and new connections are served.
 * --max-connections 8 with 20 idle kept connections: the longest idle are
   closed, the newest kept ones and new connections served.
+* Requests pipelined on a kept connection (sent before the previous
+  response ended): answered right and in order, or a clean close; never a
+  wrong answer.
+* A FastCGI head larger than a socket buffer is served; one past
+  --max-header-size closes its connection with a log line.
 
 Time limits are upper bounds on waits, never assertions on speed; the one
 lower bound (a silent connection is not closed before --header-timeout
@@ -31,6 +36,7 @@ import shutil
 import signal
 import socket
 import struct
+import threading
 import time
 
 import wftest as w
@@ -522,6 +528,85 @@ def test_max_connections():
             r = s.get("/echo", "new=%d" % i, timeout=15)
             eq(bytes(r.body), b"echo new=%d " % i, "new connection %d served" % i)
         close_all(c.sock for c in kept)
+        w.no_worker_died(s)
+
+
+# ------------------------------------------------------------------ related: heads
+
+def one_request(req_id, query, body, keep=True):
+    """The bytes of one whole FastCGI request (BEGIN, PARAMS, STDIN)."""
+    params = fc.encode_params(fc.default_params("POST", "/echo", query, body))
+    return b"".join([fc.record(fc.BEGIN_REQUEST, req_id, fc.begin_body(keep=keep))] +
+                    fc.stream_records(fc.PARAMS, req_id, params) +
+                    fc.stream_records(fc.STDIN, req_id, body))
+
+
+def send_quietly(sock, data):
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass         # the server closed the connection: the reader sees it
+
+
+def test_pipelined_requests():
+    """A peer that sends its next requests before the previous response
+    ended (on a kept connection): each answered right, in order, or the
+    connection closed cleanly (with a log line); never a wrong answer."""
+    with w.serve(APP, ["-p", "1", "-t", "1"]) as s:
+        for rnd, sizes in enumerate(([0, 10, 3000], [70000, 5, 200000, 0, 9000])):
+            off = s.log_size()
+            c = s.connect()
+            bodies = [os.urandom(n) for n in sizes]
+            data = b"".join(one_request(1, "p=%d&i=%d" % (rnd, i), b)
+                            for i, b in enumerate(bodies))
+            # sent by a thread while this one reads: neither side waits
+            # for the other to drain its socket buffer
+            sender = threading.Thread(target=send_quietly, args=(c.sock, data), daemon=True)
+            sender.start()
+            answered = 0
+            for i, b in enumerate(bodies):
+                r = c.read_response(1, timeout=30)
+                if r.ended or r.stdout:
+                    if not eq(bytes(r.body), b"echo p=%d&i=%d " % (rnd, i) + b,
+                              "round %d: pipelined request %d answered right" % (rnd, i)):
+                        break
+                    answered += 1
+                else:
+                    check(r.eof and not r.timeout, "round %d: after %d answers the connection "
+                          "is closed cleanly (%r)" % (rnd, answered, r))
+                    check(w.log_has(s, r"\[(warning|info)\]", off, 10),
+                          "round %d: the close is logged" % rnd)
+                    break
+            w.log("# round %d: %d of %d pipelined requests answered" % (rnd, answered, len(bodies)))
+            c.close()
+            sender.join(30)
+        s.assert_serving("after pipelined requests")
+        w.no_worker_died(s)
+
+
+def test_big_fastcgi_head():
+    """A FastCGI head far larger than a socket buffer (600 KiB of params)
+    is served; one past --max-header-size closes that connection with a
+    log line, and the server goes on."""
+    with w.serve(APP, ["-p", "1", "-t", "1", "--max-header-size", "1048576"]) as s:
+        big = [(b"HTTP_X_BIG_%d" % i, b"v" * 60000) for i in range(10)]
+        c = s.connect()
+        r = c.request(fc.default_params("GET", "/echo", "big=1", extra=big), keep=True,
+                      timeout=30)
+        eq(bytes(r.body), b"echo big=1 ", "a 600 KiB head is served")
+        r = c.request(fc.default_params("GET", "/echo", "big=2"), keep=True, timeout=30)
+        eq(bytes(r.body), b"echo big=2 ", "and the next request on the same connection")
+        c.close()
+        off = s.log_size()
+        huge = [(b"HTTP_X_HUGE_%d" % i, b"v" * 60000) for i in range(20)]
+        c = s.connect()
+        r = c.request(fc.default_params("GET", "/echo", "huge=1", extra=huge), keep=True,
+                      timeout=30)
+        check(r.status is None and (r.eof or r.reset or r.send_error) and not r.timeout,
+              "a 1.2 MB head: the connection is closed without an answer", repr(r))
+        c.close()
+        check(w.log_has(s, r"--max-header-size", off, 10), "the log names --max-header-size")
+        s.assert_serving("after a head past --max-header-size")
         w.no_worker_died(s)
 
 
