@@ -22,7 +22,8 @@ test skipped: raise Skip, or need_*()), 99 (the harness itself failed).
 
 What the library offers:
 
-* checks: check, eq, fail, ok, label (a prefix for the messages), wait_for;
+* checks: check, eq, fail, ok, label (a prefix for the messages), wait_for,
+  no_worker_died (no crash the master quietly repaired);
 * skipping: Skip, need_program, need_file, need_module, need_root;
 * places: tmpdir()/tmp() (one private temp dir per test file), free_port(),
   app(NAME) (tests/apps/NAME.py), TESTS, DATA, CONTRIB, WSGI_FCGI, PYTHON;
