@@ -4,6 +4,9 @@ its threads, and every wait has a deadline (issue 9).
 * 500 silent and partial-head connections (FastCGI, SCGI, --protocol auto)
   at -p 1 -t 1: a normal request on a new connection is answered, and the
   silent ones are closed by the server after --header-timeout (not before).
+* A kept connection idle past --header-timeout is kept; one that stalls
+  inside its next head is closed after it.  SIGTERM with 200 silent
+  connections held exits at once.
 * 64 kept FastCGI connections (FCGI_KEEP_CONN) on -p 1 -t 1, in rounds and
   concurrently: every answer right, no connection closed by the server.
 * A stalled request body: the app's read raises OSError after --io-timeout,
@@ -184,6 +187,55 @@ def silent_case(proto, args, normal):
     s.assert_serving("after the silent connections")
     w.no_worker_died(s)
     eq(s.stop(), 0, "SIGTERM: exit status 0")
+
+
+def test_idle_kept_has_no_header_deadline():
+    """--header-timeout is for heads on their way: a kept connection idle
+    for longer is kept (web servers reuse them), and one that starts its
+    next head and stalls is closed after it."""
+    timeout = 2
+    with w.serve(APP, ["-p", "1", "-t", "1", "--header-timeout", str(timeout)]) as s:
+        idle, stalls = s.connect(), s.connect()
+        for i, c in enumerate((idle, stalls)):
+            r = c.request(fc.default_params("GET", "/echo", "first=%d" % i), keep=True,
+                          timeout=15)
+            eq(bytes(r.body), b"echo first=%d " % i, "kept connection %d: first request" % i)
+        off = s.log_size()
+        stalls.send(fc.record(fc.BEGIN_REQUEST, 1, fc.begin_body(keep=True)))
+        began = time.monotonic()
+        got = eof_times([stalls.sock], timeout + 30)
+        eq(len(got), 1, "a kept connection that stalls inside its next head is closed")
+        check(all(t - began >= timeout - 0.5 for t in got.values()),
+              "not before --header-timeout")
+        check(w.log_has(s, r"no complete request head within %d s" % timeout, off, 10),
+              "the log says why")
+        time.sleep(max(0.0, began + 2 * timeout + 1 - time.monotonic()))
+        check(not Load._peer_closed(idle), "the idle kept connection is still open after "
+              "twice --header-timeout")
+        r = idle.request(fc.default_params("GET", "/echo", "again"), keep=True, timeout=15)
+        eq(bytes(r.body), b"echo again ", "and serves its next request")
+        idle.close()
+        stalls.close()
+        w.no_worker_died(s)
+
+
+def test_sigterm_with_silent_connections():
+    """SIGTERM while 200 silent connections are held: the worker does not
+    wait for them (nor for --header-timeout, nor --graceful-timeout)."""
+    s = w.Server(APP, ["-p", "1", "-t", "1", "--graceful-timeout", "90"], name="term-silent")
+    socks = open_partial(s.addr, 200, fcgi_partial)
+    r = fcgi_echo(s.addr)
+    eq(bytes(r.body), b"echo n=1 ", "a request beside the silent connections")
+    t0 = time.monotonic()
+    s.kill(signal.SIGTERM)
+    rc = s.wait(45)
+    took = time.monotonic() - t0
+    eq(rc, 0, "SIGTERM: the server exited 0 within 45 s, well before --graceful-timeout "
+       "90 s (%.1f s)" % took)
+    got = eof_times(socks, 10)
+    eq(len(got), len(socks), "the silent connections were closed")
+    close_all(socks)
+    w.no_worker_died(s)
 
 
 def fcgi_echo(addr):
