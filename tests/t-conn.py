@@ -33,6 +33,7 @@ Time limits are upper bounds on waits, never assertions on speed; the one
 lower bound (a silent connection is not closed before --header-timeout
 passed) follows from the option itself."""
 
+import errno
 import os
 import selectors
 import shutil
@@ -323,13 +324,20 @@ def stalled_body_case(scgi):
         c.stdin(part, end=False)
         sock = c.sock
     stalled = time.monotonic()
-    check(w.log_has(s, r"app-read-error after \d+ bytes: OSError", off, 30),
+    check(w.log_has(s, r"app-read-error after \d+ bytes: \w+ errno=", off, 30),
           "the app's read raised OSError (bounded wait 30 s)")
     raised = time.monotonic()
     check(raised - stalled >= 1.5, "not before --io-timeout 2 s passed (%.1f s)"
           % (raised - stalled))
     check(w.log_has(s, r"no progress reading the request body for 2 s \(--io-timeout\)", off,
                     10), "the log says the request ended for --io-timeout")
+    check(w.log_has(s, r"app-read-error after \d+ bytes: TimeoutError errno=%d: .*request body "
+                    r"incomplete: no progress for --io-timeout after \d+ of 100000 bytes"
+                    % errno.ETIMEDOUT, off, 1),
+          "the OSError is a TimeoutError (errno ETIMEDOUT) that names --io-timeout")
+    check(w.log_has(s, r"gave up on POST /read: the web server made no progress for "
+                    r"--io-timeout", off, 10), "the request's end is logged as a timeout")
+    check("client went away" not in s.log_since(off), "not as a client that went away")
     got = eof_times([sock], 20)
     eq(len(got), 1, "the stalled connection is closed by the server")
     sock.close()
@@ -371,6 +379,8 @@ def unread_response_case(scgi):
           "the log says the response write gave up after --io-timeout (bounded wait 40 s)")
     check(w.log_has(s, r"app-big-closed after \d+ bytes", off, 10),
           "the app's iterable was closed")
+    check(w.log_has(s, r"gave up on GET /big\S*: the web server made no progress for "
+                    r"--io-timeout", off, 10), "the request's end is logged as a timeout")
     r = s.get("/echo", "n=2", timeout=15)
     eq(r.status, 200, "the single thread serves a new request while the reader still idles")
     eq(bytes(r.body), b"echo n=2 ", "its body")

@@ -5,8 +5,8 @@ tests/t-acl.py).  Routes, by PATH_INFO:
             (CONTENT_LENGTH bytes), Content-Length set
   /read     reads the whole body (CONTENT_LENGTH bytes, in 8 KiB reads); an
             OSError is written to wsgi.errors as "app-read-error after N
-            bytes: OSError errno=E: MESSAGE" and answered 200 "OSError after
-            N"; else "read N"
+            bytes: TYPE errno=E: MESSAGE" (TYPE: the OSError subclass) and
+            answered 200 "OSError after N"; else "read N"
   /big      ?n=BYTES (default 10 MiB) of the pattern bytes(range(251))
             repeated, in 64 KiB chunks from a generator, Content-Length set;
             the iterable's close() writes "app-big-closed after N bytes" to
@@ -63,7 +63,8 @@ def application(environ, start_response):
                 got += len(chunk)
             out = b"read %d" % got
         except OSError as e:
-            errors.write("app-read-error after %d bytes: OSError errno=%s: %s\n" % (got, e.errno, e))
+            errors.write("app-read-error after %d bytes: %s errno=%s: %s\n"
+                         % (got, type(e).__name__, e.errno, e))
             errors.flush()
             out = b"OSError after %d" % got
     elif path == "/big":
