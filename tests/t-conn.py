@@ -4,6 +4,8 @@ its threads, and every wait has a deadline (issue 9).
 * 500 silent and partial-head connections (FastCGI, SCGI, --protocol auto)
   at -p 1 -t 1: a normal request on a new connection is answered, and the
   silent ones are closed by the server after --header-timeout (not before).
+* Another protocol on the socket (SCGI or HTTP on FastCGI, FastCGI on
+  SCGI, HTTP on auto): closed with a log line naming what it looks like.
 * A kept connection idle past --header-timeout is kept; one that stalls
   inside its next head is closed after it.  SIGTERM with 200 silent
   connections held exits at once.
@@ -188,6 +190,32 @@ def silent_case(proto, args, normal):
     s.assert_serving("after the silent connections")
     w.no_worker_died(s)
     eq(s.stop(), 0, "SIGTERM: exit status 0")
+
+
+def test_wrong_protocol_hints():
+    """A connection speaking another protocol is closed at its first bytes
+    with a log line that names what it looks like; the server goes on."""
+    http = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    fcgi_head = fc.record(fc.BEGIN_REQUEST, 1, fc.begin_body())
+    scgi_head = sc.encode_header(sc.default_params())
+    cases = [("fastcgi", [], scgi_head, r"closed a FastCGI connection: .*this looks like SCGI: "
+              r"see --protocol"),
+             ("fastcgi", [], http, r"closed a FastCGI connection: .*this looks like HTTP"),
+             ("scgi", ["--protocol", "scgi"], fcgi_head, r"closed an SCGI connection: .*this "
+              r"looks like FastCGI: see --protocol"),
+             ("auto", ["--protocol", "auto"], http, r"closed a connection: neither FastCGI nor "
+              r"SCGI \(this looks like HTTP")]
+    for proto, args, data, log in cases:
+        w.label("%s given %r" % (proto, data[:12]))
+        with w.serve(APP, ["-p", "1", "-t", "1"] + args) as s:
+            s.scgi = proto == "scgi"
+            off = s.log_size()
+            r = sc.request_raw(s.addr, data, timeout=15)
+            check(r.eof and not r.timeout and r.status is None,
+                  "closed without an answer", repr(r))
+            check(w.log_has(s, log, off, 10), "the log line names the protocol it looks like")
+            s.assert_serving("afterwards")
+            w.no_worker_died(s)
 
 
 def test_idle_kept_has_no_header_deadline():
