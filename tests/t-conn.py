@@ -31,16 +31,15 @@ its threads, and every wait has a deadline (issue 9).
 * A FastCGI head larger than a socket buffer is served; one past
   --max-header-size closes its connection with a log line.
 
-Time limits are upper bounds on waits, never assertions on speed; the one
-lower bound (a silent connection is not closed before --header-timeout
-passed) follows from the option itself."""
+Time limits are upper bounds on waits, never assertions on speed; the
+lower bounds (nothing is closed or timed out before its option's time
+passed) follow from the options themselves."""
 
 import errno
 import os
 import selectors
 import shutil
 import signal
-import socket
 import struct
 import threading
 import time
@@ -58,8 +57,7 @@ SILENT = 500
 # ------------------------------------------------------------------ helpers
 
 def open_conn(addr):
-    s = fc.connect(addr, 30)
-    return s
+    return fc.connect(addr, 30)
 
 
 def fcgi_partial(kind):
