@@ -49,7 +49,10 @@ WF_TESTS = \
 	tests/t-ops-max-rss.py \
 	tests/t-ops-timeout.py \
 	tests/t-ops-preload.py \
-	tests/t-ops-reload.py
+	tests/t-ops-reload.py \
+	tests/t-conn.py \
+	tests/t-acl.py \
+	tests/t-conn-nginx.py
 
 TESTS += $(WF_TESTS)
 EXTRA_DIST += $(WF_TESTS) tests/local.mk tests/README.md tests/wftest tests/web \
