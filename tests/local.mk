@@ -47,7 +47,8 @@ WF_TESTS = \
 	tests/t-ops-logs.py \
 	tests/t-ops-max-body.py \
 	tests/t-ops-max-rss.py \
-	tests/t-ops-timeout.py
+	tests/t-ops-timeout.py \
+	tests/t-hostile.py
 
 TESTS += $(WF_TESTS)
 EXTRA_DIST += $(WF_TESTS) tests/local.mk tests/README.md tests/wftest tests/web \

@@ -9,6 +9,8 @@ an answer that belongs to another request.  Routes, by PATH_INFO:
             chunks, with Content-Length
   /raise    raises RuntimeError before start_response (a 500)
   /pid      the worker's pid
+  /param    ?name=NAME: "param LENGTH CRC32" of environ[NAME] (latin-1)
+  /count    ?prefix=P: "count N", the environ keys starting with P
 anything else: 404.
 """
 import os
@@ -55,6 +57,12 @@ def application(environ, start_response):
         return out
     elif path == "/raise":
         raise RuntimeError("soak: deliberate exception for " + query)
+    elif path == "/param":
+        val = environ.get(parse_qs(query)["name"][0], "").encode("latin-1")
+        out = [b"param %d %08x" % (len(val), zlib.crc32(val))]
+    elif path == "/count":
+        prefix = parse_qs(query)["prefix"][0]
+        out = [b"count %d" % sum(1 for k in environ if k.startswith(prefix))]
     elif path == "/pid":
         out = [str(os.getpid()).encode()]
     else:
