@@ -48,7 +48,8 @@ WF_TESTS = \
 	tests/t-ops-max-body.py \
 	tests/t-ops-max-rss.py \
 	tests/t-ops-timeout.py \
-	tests/t-hostile.py
+	tests/t-hostile.py \
+	tests/t-faults.py
 
 TESTS += $(WF_TESTS)
 EXTRA_DIST += $(WF_TESTS) tests/local.mk tests/README.md tests/wftest tests/web \
