@@ -49,7 +49,8 @@ WF_TESTS = \
 	tests/t-ops-max-rss.py \
 	tests/t-ops-timeout.py \
 	tests/t-hostile.py \
-	tests/t-faults.py
+	tests/t-faults.py \
+	tests/t-netns.py
 
 TESTS += $(WF_TESTS)
 EXTRA_DIST += $(WF_TESTS) tests/local.mk tests/README.md tests/wftest tests/web \
