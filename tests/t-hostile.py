@@ -8,8 +8,9 @@ and with no crash line in the log:
   16 MiB download);
 * readers that never read, one per thread: each request ends after
   --io-timeout with a log line and its thread is free again;
-* 100,000 connect-and-close (4 threads; half of them resets): the workers'
-  descriptors come back to where they were;
+* 100,000 connect-and-close (4 threads), over unix (half of them resets)
+  and TCP (all resets): the workers' descriptors come back to where they
+  were;
 * a byte every 100 ms, from more clients than threads: closed at
   --header-timeout, with a log line, while normal requests are answered;
 * requests pipelined on a kept connection (FastCGI; SCGI: a second request
@@ -94,6 +95,23 @@ def head_bytes(s, path="/hello", query="", method="GET", body=b"", extra=(), kee
 
 def raw_conn(s):
     return fc.connect(s.addr, 30)
+
+
+def accepted(s):
+    """wsgi_fcgi_connections_accepted_total from the --stats /metrics."""
+    c = fc.connect(s.stats_addr, 10)
+    try:
+        c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        c.close()
+    m = re.search(rb"^wsgi_fcgi_connections_accepted_total (\d+)", data, re.M)
+    return int(m.group(1)) if m else None
 
 
 def worker_fds(s):
@@ -187,13 +205,16 @@ def test_reader_that_never_reads():
 # ------------------------------------------------------------------ connect and close
 
 def test_100000_connect_and_close():
+    """Over the unix socket (every other close a reset) and over TCP
+    (every close a reset: no TIME_WAIT left to exhaust the client's ports)."""
     total = 100000
     nthreads = 4
-    for proto in PROTOS:
-        with server(proto) as s:
+    for proto, tcp in [(p, t) for t in (False, True) for p in PROTOS]:
+        with server(proto, tcp=tcp) as s:
             off = s.log_size()
             time.sleep(0.5)
             fds0 = worker_fds(s)
+            acc0 = accepted(s)
             errors = []
             done = [0]
             lock = threading.Lock()
@@ -204,7 +225,7 @@ def test_100000_connect_and_close():
                 while n < total // nthreads and time.monotonic() < deadline:
                     try:
                         c = fc.connect(s.addr, 30)
-                        if n % 2:
+                        if n % 2 or tcp:
                             linger0(c)
                         c.close()
                         n += 1
@@ -224,10 +245,12 @@ def test_100000_connect_and_close():
             for t in ths:
                 t.join(960)
             secs = time.monotonic() - t0
-            w.log("# %s: %d connect-and-close in %.1f s (%d connects retried, e.g. %s)"
-                  % (proto, done[0], secs, len(errors), errors[:3]))
+            w.log("# %s over %s: %d connect-and-close in %.1f s (%d connects retried, e.g. %s)"
+                  % (proto, "TCP" if tcp else "unix", done[0], secs, len(errors), errors[:3]))
             w.check(done[0] == total,
                     "%d of %d connect-and-close made within the bound" % (done[0], total))
+            w.check(w.wait_for(lambda: accepted(s) - acc0 >= done[0] * 0.99, 60),
+                    "the server accepted them (%d accepted)" % (accepted(s) - acc0))
             good, r = hello(s, "after=flood")
             w.check(good, "after the flood: a normal request is answered", repr(r))
             back = w.wait_for(lambda: worker_fds(s) == fds0, 30)
