@@ -34,6 +34,9 @@ def test_soak():
         with open(os.environ["SOAK_JSON"], "w") as f:
             json.dump(res, f, indent=1, default=str)
     w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
+    text = srv.text()
+    w.check("Sanitizer" not in text, "no sanitizer report (leaks at exit included)",
+            "\n".join(ln for ln in text.splitlines() if "Sanitizer" in ln)[:2000])
 
 
 if __name__ == "__main__":
