@@ -16,6 +16,8 @@ and with no crash line in the log:
 * requests pipelined on a kept connection (FastCGI; SCGI: a second request
   behind the first on its connection): each answer belongs to its request,
   or the connection is closed cleanly; never a wrong answer;
+* more than the request (96 KiB) behind a 4 MiB download on a connection
+  that is not kept, over TCP: the response arrives whole, then the close;
 * 1 MiB params and 100,000 params: refused cleanly (connection closed, a
   log line) under the default --max-header-size, served with a larger one;
 * request ids 0 and 65535 (FastCGI);
@@ -26,6 +28,7 @@ import contextlib
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -33,6 +36,9 @@ import zlib
 import wftest as w
 from wftest import fcgi as fc
 from wftest import scgi as sc
+
+sys.path.insert(0, w.APPS)
+import soak_app  # noqa: E402
 
 PROTOS = ("fastcgi", "scgi")
 THREADS = 2
@@ -382,6 +388,60 @@ def test_pipelined_requests():
                             "%s: the first request answered right, then closed" % where,
                             repr(r))
                 after(s, "pipelining (%s)" % where, off)
+
+
+def test_more_than_the_request_not_kept():
+    """Over TCP, a peer that sends the start of a second request (96 KiB)
+    behind a 4 MiB download on a connection that is not kept (SCGI; FastCGI
+    without FCGI_KEEP_CONN): the whole response arrives, then the
+    connection is closed, with a log line.  (A close with unread input
+    resets the connection, which used to destroy the response's end.)"""
+    n = 4 << 20
+    for proto in PROTOS:
+        with server(proto, tcp=True) as s:
+            off = s.log_size()
+            for i in range(3):
+                q = "n=%d&more=%d" % (n, i)
+                first = head_bytes(s, "/down", q)
+                extra = head_bytes(s, "/echo", "x=%d" % i, "POST", b"y" * (1 << 20), req_id=2)
+                c = raw_conn(s)
+                # what fits in the socket buffers: there before the response ends
+                c.sendall(first + extra[:98304])
+                data, err = b"", None
+                try:
+                    while True:
+                        chunk = c.recv(1 << 20)
+                        if not chunk:
+                            break
+                        data += chunk
+                except OSError as e:
+                    err = e
+                c.close()
+                want = b"".join(soak_app.pattern(q, n))
+                if proto == "scgi":
+                    r = sc.Response(data)
+                    whole = r.status == 200 and r.body == want
+                else:
+                    cc = fc.Connection.__new__(fc.Connection)
+                    cc.buf, cc.sock = bytearray(data), None
+                    body = bytearray()
+                    ended = False
+                    while len(cc.buf) >= 8:
+                        _v, rtype, rid, clen, plen = fc.HEADER.unpack_from(cc.buf)
+                        if len(cc.buf) < 8 + clen + plen:
+                            break
+                        if rtype == fc.STDOUT and rid == 1:
+                            body += cc.buf[8:8 + clen]
+                        ended |= rtype == fc.END_REQUEST and rid == 1
+                        del cc.buf[:8 + clen + plen]
+                    r = fc.Response()
+                    r.stdout = body
+                    whole = ended and r.status == 200 and bytes(r.body) == want
+                w.check(whole and err is None, "%s: response %d whole (%d bytes read, %s)"
+                        % (proto, i, len(data), err), s.log_since(off)[-3000:])
+            w.check(s.log_has(r"sent more than its request", off, 10),
+                    "%s: a log line says the peer sent more than its request" % proto)
+            after(s, "more than the request", off)
 
 
 # ------------------------------------------------------------------ big heads
