@@ -56,10 +56,24 @@ static size_t log_prefix(char *buf, size_t cap, enum wf_log_level level)
 static _Atomic unsigned long lost_lines, lost_access;
 static _Atomic int lost_errno;
 
-/* A line a full disk cut short: the next line written to that file starts
- * with a newline, so the fragment stands alone and every later line is
- * whole. */
+/* A line a full disk cut short.  The part written is taken back when the
+ * file still ends with it (on a full disk nobody else can have appended
+ * since); where it cannot be (a pipe, a race with freed space), the next
+ * line written to that file starts with a newline, so the fragment stands
+ * alone.  Either way the lines after it are whole. */
 static _Atomic int log_cut, access_cut;
+
+static void unwrite(int fd, _Atomic int *cut, size_t n)
+{
+    int e = errno;
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    struct stat st;
+
+    if (end < (off_t)n || fstat(fd, &st) < 0 || st.st_size != end ||
+        ftruncate(fd, end - (off_t)n) < 0)
+        atomic_store(cut, 1);
+    errno = e;
+}
 
 /* Writes one whole line; -1 (errno set) when it could not. */
 static int write_line(int fd, _Atomic int *cut, const char *buf, size_t len)
@@ -76,7 +90,7 @@ static int write_line(int fd, _Atomic int *cut, const char *buf, size_t len)
             if (errno == EINTR)
                 continue;
             if (done)
-                atomic_store(cut, 1);
+                unwrite(fd, cut, done);
             return -1;
         }
         done += (size_t)w;
