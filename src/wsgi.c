@@ -129,7 +129,11 @@ static void fail(struct wf_request *req, PyObject *sr)
     wf_req_label(req, label, sizeof label);
     if (req->client_gone) {
         PyErr_Clear();
-        wf_log(WF_LOG_INFO, "client went away during %s; response abandoned", label);
+        if (req->timed_out)
+            wf_log(WF_LOG_INFO, "gave up on %s: the web server made no progress for --io-timeout; "
+                   "response abandoned", label);
+        else
+            wf_log(WF_LOG_INFO, "client went away during %s; response abandoned", label);
         return;
     }
     if (!sr || !wf_response_headers_sent(sr)) {

@@ -48,6 +48,9 @@ WF_TESTS = \
 	tests/t-ops-max-body.py \
 	tests/t-ops-max-rss.py \
 	tests/t-ops-timeout.py \
+	tests/t-conn.py \
+	tests/t-acl.py \
+	tests/t-conn-nginx.py \
 	tests/t-hostile.py \
 	tests/t-faults.py \
 	tests/t-netns.py

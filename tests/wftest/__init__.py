@@ -22,7 +22,8 @@ test skipped: raise Skip, or need_*()), 99 (the harness itself failed).
 
 What the library offers:
 
-* checks: check, eq, fail, ok, label (a prefix for the messages), wait_for;
+* checks: check, eq, fail, ok, label (a prefix for the messages), wait_for,
+  no_worker_died (no crash the master quietly repaired);
 * skipping: Skip, need_program, need_file, need_module, need_root;
 * places: tmpdir()/tmp() (one private temp dir per test file), free_port(),
   app(NAME) (tests/apps/NAME.py), TESTS, DATA, CONTRIB, WSGI_FCGI, PYTHON;
@@ -795,3 +796,15 @@ def skip_file(reason):
 def log_has(server, pattern, since=0, timeout=10.0):
     """Wait (bounded) for a regex in server's log after offset since."""
     return server.log_has(pattern, since, timeout)
+
+
+WORKER_DIED = re.compile(r"worker \d+ (was killed by signal|exited with status [1-9])")
+
+
+def no_worker_died(server, what=None):
+    """One check: the master never logged a worker that crashed or exited
+    non-zero (a master at -p 1 replaces a crashed worker and still exits 0
+    on SIGTERM, so the exit status alone does not tell)."""
+    m = WORKER_DIED.search(server.text())
+    return check(m is None, "%s: no worker crashed" % (what or server.name),
+                 m and server.text()[max(0, m.start() - 300):m.end() + 100])
