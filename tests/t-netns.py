@@ -230,6 +230,12 @@ def run_cut():
             "the link back: nginx sends A requests again")
     st = worker(a)
     w.eq((st["busy_threads"], st["in_flight"]), (0, 0), "the link back: A's threads are free")
+    # nginx's kept connections to A carry TCP keep-alive probes (SO_KEEPALIVE),
+    # so those of a host that vanished for good go away too
+    ss = w.run(["ip", "netns", "exec", NS["a"], "ss", "-tno", "state", "established",
+                "( sport = :%d )" % port]).stdout.decode("latin-1")
+    w.log("# A's established connections:\n" + ss)
+    w.check("keepalive" in ss, "A's connections have TCP keep-alive timers (ss -o)", ss)
     stop.set()
     for t in threads + slow:
         t.join(90)
