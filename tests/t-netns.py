@@ -14,7 +14,8 @@ that read slowly:
   on the other server), and B serves during the cut;
 * A's blocked threads are freed by --io-timeout (log lines), and when the
   link returns A has no busy thread, answers direct requests, and nginx
-  sends it requests again.
+  sends it requests again; its connections carry TCP keep-alive timers
+  (SO_KEEPALIVE: those of a host gone for good end too).
 
 The test enters the namespaces with setns(2) in the calling thread, so the
 programs it starts there (nginx, wsgi-fcgi) and the client sockets it makes
