@@ -233,10 +233,17 @@ def run_cut():
     w.eq((st["busy_threads"], st["in_flight"]), (0, 0), "the link back: A's threads are free")
     # nginx's kept connections to A carry TCP keep-alive probes (SO_KEEPALIVE),
     # so those of a host that vanished for good go away too
-    ss = w.run(["ip", "netns", "exec", NS["a"], "ss", "-tno", "state", "established",
-                "( sport = :%d )" % port]).stdout.decode("latin-1")
-    w.log("# A's established connections:\n" + ss)
-    w.check("keepalive" in ss, "A's connections have TCP keep-alive timers (ss -o)", ss)
+    # (a connection with data in flight shows its retransmission timer
+    # instead, so look a few times)
+    def keepalive_timers():
+        out = w.run(["ip", "netns", "exec", NS["a"], "ss", "-tno", "state", "established",
+                     "( sport = :%d )" % port]).stdout.decode("latin-1")
+        seen.append(out)
+        return "keepalive" in out
+    seen = []
+    found = w.wait_for(keepalive_timers, 15, 0.2)
+    w.log("# A's established connections:\n" + seen[-1])
+    w.check(found, "A's connections have TCP keep-alive timers (ss -o)", seen[-1])
     stop.set()
     for t in threads + slow:
         t.join(90)
