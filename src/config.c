@@ -149,6 +149,10 @@ int wf_addr_parse(const char *arg, struct wf_addr *out, char *err, size_t errlen
         }
         memcpy(out->host, arg + 1, hostlen);
         out->host[hostlen] = '\0';
+        if (strpbrk(out->host, "[]/")) {
+            seterr(err, errlen, "bad socket address '%s': '[', ']' or '/' in the host", arg);
+            return -1;
+        }
         out->kind = WF_ADDR_TCP;
         return parse_port(arg, close + 2, out, err, errlen);
     }
@@ -170,6 +174,10 @@ int wf_addr_parse(const char *arg, struct wf_addr *out, char *err, size_t errlen
     }
     memcpy(out->host, arg, hostlen);
     out->host[hostlen] = '\0';
+    if (strpbrk(out->host, "[]")) {
+        seterr(err, errlen, "bad socket address '%s': '[' or ']' in the host", arg);
+        return -1;
+    }
     out->kind = WF_ADDR_TCP;
     return parse_port(arg, colon + 1, out, err, errlen);
 }
@@ -181,7 +189,9 @@ void wf_addr_format(const struct wf_addr *addr, char *buf, size_t len)
         snprintf(buf, len, "unix:%s", addr->path);
         break;
     case WF_ADDR_TCP:
-        if (strchr(addr->host, ':'))
+        /* Brackets for IPv6, and for a host named "unix", which
+         * "unix:PORT" would make a unix socket path. */
+        if (strchr(addr->host, ':') || strcmp(addr->host, "unix") == 0)
             snprintf(buf, len, "[%s]:%s", addr->host, addr->port);
         else
             snprintf(buf, len, "%s:%s", addr->host[0] ? addr->host : "0.0.0.0", addr->port);
@@ -909,7 +919,10 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
         return WF_CONFIG_ERROR;
     }
     /* 1. Collect the command line (values are checked when applied). */
-    optind = 1;
+    /* 0, not 1: glibc then resets all of getopt's state, including where
+     * it was inside a cluster of short options when the previous parse
+     * stopped ("-hV"); with 1 it would go on reading that old argv. */
+    optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":s:t:p:hV", long_options, NULL)) != -1) {
         switch (c) {

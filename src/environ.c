@@ -326,13 +326,28 @@ static int default_server(PyObject *env, const struct wf_request *req, const cha
     return 0;
 }
 
+/* A param named like one of the server's own wsgi.* entries was set: the
+ * server's values go back (PEP 3333 defines them; a peer must not replace
+ * wsgi.url_scheme or wsgi.file_wrapper).  Other wsgi.* names stay. */
+static int restore_wsgi_keys(PyObject *env)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+
+    while (PyDict_Next(template_env, &pos, &key, &value))
+        if (PyUnicode_GET_LENGTH(key) > 5 && memcmp(PyUnicode_1BYTE_DATA(key), "wsgi.", 5) == 0 &&
+            PyDict_SetItem(env, key, value) < 0)
+            return -1;
+    return 0;
+}
+
 PyObject *wf_environ_build(const struct wf_request *req, PyObject *input, PyObject *errors)
 {
     /* A copy of the template has every constant key already, and room for
      * the params without growing. */
     PyObject *env = PyDict_Copy(template_env);
     const struct wf_param *https = NULL, *scheme_param = NULL;
-    int have_name = 0, have_port = 0;
+    int have_name = 0, have_port = 0, wsgi_named = 0;
     const char *scheme;
     size_t i;
 
@@ -343,7 +358,9 @@ PyObject *wf_environ_build(const struct wf_request *req, PyObject *input, PyObje
         int k = set_param(env, p);
         if (k == -2)
             goto fail;
-        if (k == idx_https)
+        if (k == -1 && p->name_len > 5 && memcmp(p->name, "wsgi.", 5) == 0)
+            wsgi_named = 1;
+        else if (k == idx_https)
             https = p;
         else if (k == idx_request_scheme)
             scheme_param = p;
@@ -352,6 +369,8 @@ PyObject *wf_environ_build(const struct wf_request *req, PyObject *input, PyObje
         else if (k == idx_server_port)
             have_port = 1;
     }
+    if (wsgi_named && restore_wsgi_keys(env) < 0)
+        goto fail;
     scheme = opts.url_scheme ? opts.url_scheme : scheme_of(https, scheme_param);
     if (!opts.url_scheme && scheme[4] == 's' && PyDict_SetItem(env, k_wsgi_url_scheme, v_https) < 0)
         goto fail;

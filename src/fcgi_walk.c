@@ -63,6 +63,12 @@ static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
             return fail(w, "a request does not start with FCGI_BEGIN_REQUEST");
         if (w->content_left != 8)
             return fail(w, "an FCGI_BEGIN_REQUEST body that is not 8 bytes long");
+        /* libfcgi forgets the padding still to skip when it moves on to
+         * the PARAMS stream, and would read it as the next record header
+         * (the same for the empty PARAMS record below).  No web server pads
+         * these two records. */
+        if (w->padding_left != 0)
+            return fail(w, "a padded FCGI_BEGIN_REQUEST (libfcgi would misread its padding)");
         w->req_id = w->id;
         w->head_len = 0;
         w->begin_len = 0;
@@ -82,6 +88,8 @@ static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
         if (w->phase == WF_FW_PH_PARAMS) {
             if (w->type != WF_FCGI_PARAMS)
                 return fail(w, "a record other than FCGI_PARAMS before the params ended");
+            if (w->content_left == 0 && w->padding_left != 0)
+                return fail(w, "a padded empty FCGI_PARAMS record (libfcgi would misread its padding)");
             if (add_head(w) < 0)
                 return fail(w, "a request head longer than --max-header-size");
             return WF_FW_MORE;
@@ -94,9 +102,11 @@ static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
     }
 }
 
-/* Feeds PARAMS content to the pair decoder; -1 when a declared length is
- * longer than a head may be, with *bad the bytes up to and including the
- * last byte of that length. */
+/* Feeds PARAMS content to the pair decoder.  -1 when a declared length is
+ * longer than a head may be, -2 when a name holds a NUL or '=' byte (libfcgi
+ * hands params over as "NAME=VALUE" C strings: such a name would be dropped
+ * or split elsewhere); *bad is then the bytes up to and including the
+ * offending byte. */
 static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, size_t *bad)
 {
     const unsigned char *first = b;
@@ -105,6 +115,21 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
         uint32_t v;
 
         if (w->pair_state == 2) {
+            size_t take = w->name_len < n ? w->name_len : n, i;
+            for (i = 0; i < take; i++) {
+                if (b[i] == '\0' || b[i] == '=') {
+                    *bad = (size_t)(b - first) + i + 1;
+                    return -2;
+                }
+            }
+            w->name_len -= (uint32_t)take;
+            b += take;
+            n -= take;
+            if (w->name_len == 0)
+                w->pair_state = w->pair_skip ? 3 : 0;
+            continue;
+        }
+        if (w->pair_state == 3) {
             uint64_t take = w->pair_skip < n ? w->pair_skip : n;
             w->pair_skip -= take;
             b += take;
@@ -132,8 +157,8 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
             w->name_len = v;
             w->pair_state = 1;
         } else {
-            w->pair_skip = (uint64_t)w->name_len + v;
-            w->pair_state = w->pair_skip ? 2 : 0;
+            w->pair_skip = v;
+            w->pair_state = w->name_len ? 2 : v ? 3 : 0;
             w->nparams++;
         }
     }
@@ -209,13 +234,16 @@ enum wf_fw_event wf_fcgi_walk(struct wf_fcgi_walk *w, const unsigned char *buf, 
         }
         if (w->content_left > 0 && pos < len) {
             size_t take = w->content_left < len - pos ? w->content_left : len - pos, bad = 0;
+            int rc;
             if (w->phase == WF_FW_PH_BEGIN && w->id != 0) {
                 memcpy(w->begin + w->begin_len, buf + pos, take);
                 w->begin_len += (unsigned)take;
             } else if (w->phase == WF_FW_PH_PARAMS && w->type == WF_FCGI_PARAMS &&
-                       pairs_feed(w, buf + pos, take, &bad) < 0) {
+                       (rc = pairs_feed(w, buf + pos, take, &bad)) < 0) {
                 pos += bad;
-                ev = fail(w, "a FastCGI param declares a name or value longer than --max-header-size");
+                ev = fail(w, rc == -1
+                          ? "a FastCGI param declares a name or value longer than --max-header-size"
+                          : "a FastCGI param name holds a NUL or '=' byte");
                 break;
             }
             w->content_left -= (uint32_t)take;

@@ -15,7 +15,10 @@
  * Anything else is refused with a reason: another protocol version, a record
  * for another request id (no multiplexing), a management record inside a
  * request, a name or value longer than the head may be, a head longer than
- * max_head, a PARAMS stream that ends inside a pair.  So libfcgi is only
+ * max_head, a PARAMS stream that ends inside a pair, a param name holding
+ * a NUL or '=' byte (libfcgi's "NAME=VALUE" strings cannot carry it), padding on
+ * FCGI_BEGIN_REQUEST or on the empty PARAMS record (libfcgi reads those
+ * padding bytes as a record header).  So libfcgi is only
  * ever handed well-formed requests, which keeps it away from the inputs
  * that make Debian 12's libfcgi 2.4.2 abort (see README, "Reliability").
  *
@@ -77,7 +80,8 @@ struct wf_fcgi_walk {
     size_t head_len;          /* bytes of the head so far */
     unsigned nparams;         /* name/value pairs in the head */
 
-    /* The PARAMS pair decoder: 0 name length, 1 value length, 2 data. */
+    /* The PARAMS pair decoder: 0 name length, 1 value length, 2 the name's
+     * bytes (name_len left), 3 the value's (pair_skip left). */
     int pair_state;
     unsigned char lenbuf[4];
     unsigned lenpos, lenneed;

@@ -319,6 +319,13 @@ START_TEST(addr_tcp_bad)
     addr_bad("[::1:80", NULL);
     addr_bad("::1:80", NULL);
     addr_bad("::1", NULL);
+    /* Found by tests/fuzz/fuzz_config (tests/data/fuzz/config/): hosts that
+     * wf_addr_format printed as another address, or as none. */
+    addr_bad("[[]:5", "host");
+    addr_bad("[a]b]:5", NULL);
+    addr_bad("[a/b]:80", "host");
+    addr_bad("a]b:80", "host");
+    addr_bad("[x:80", NULL);
 }
 END_TEST
 
@@ -329,14 +336,22 @@ START_TEST(addr_format_roundtrip)
         { "/run/a.sock", "unix:/run/a.sock" },
         { "127.0.0.1:9000", "127.0.0.1:9000" },
         { "[::1]:9000", "[::1]:9000" },
+        /* Found by tests/fuzz/fuzz_config (tests/data/fuzz/config/): the
+         * TCP host "unix" printed as "unix:9", a unix socket path. */
+        { "[unix]:9", "[unix]:9" },
+        { "[localhost]:9", "localhost:9" },
     };
     size_t i;
 
     for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-        struct wf_addr a = addr_ok(forms[i][0]);
-        char buf[400];
+        struct wf_addr a = addr_ok(forms[i][0]), b;
+        char buf[400], err[256];
         wf_addr_format(&a, buf, sizeof buf);
         ck_assert_str_eq(buf, forms[i][1]);
+        ck_assert_int_eq(wf_addr_parse(buf, &b, err, sizeof err), 0);
+        ck_assert_int_eq(b.kind, a.kind);
+        ck_assert_str_eq(b.host, a.host);
+        ck_assert_str_eq(b.path, a.path);
     }
 }
 END_TEST
@@ -702,6 +717,29 @@ START_TEST(cfg_reparse)
 }
 END_TEST
 
+START_TEST(cfg_reparse_after_cluster)
+{
+    /* Found by tests/fuzz/fuzz_config (tests/data/fuzz/config/): a parse
+     * that stopped inside a cluster of short options ("-hV", an unknown
+     * "-xy") left getopt pointing into that argv, and the next parse went
+     * on reading it. */
+    struct wf_config cfg;
+
+    quiet_stdout();
+    ck_assert_int_eq(parse(&cfg, ARGV("-\x0e`")), WF_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "-\x0e") != NULL, "%s", err);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("-\x0e`")), WF_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "-\x0e") != NULL, "the second parse says: %s", err);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("-hV")), WF_CONFIG_EXIT_OK);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("-t", "2", "a.py")), WF_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.threads, 2);
+    wf_config_free(&cfg);
+}
+END_TEST
+
 /* ---- --config FILE ----------------------------------------------------------- */
 
 static char conf_path[256];
@@ -1005,6 +1043,7 @@ Suite *suite_config(void)
     tcase_add_test(cfg, cfg_preload_reload);
     tcase_add_test(cfg, cfg_help_version);
     tcase_add_test(cfg, cfg_reparse);
+    tcase_add_test(cfg, cfg_reparse_after_cluster);
     suite_add_tcase(s, cfg);
 
     tcase_add_test(file, file_basic);

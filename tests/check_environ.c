@@ -19,6 +19,7 @@
 #include "check_suites.h"
 #include "environ.h"
 #include "errors.h"
+#include "filewrapper.h"
 #include "input.h"
 #include "log.h"
 #include "request.h"
@@ -488,6 +489,36 @@ START_TEST(env_wsgi_keys)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_environ (tests/data/fuzz/environ/): a param
+ * named like a server-defined wsgi.* entry must not replace it. */
+START_TEST(env_wsgi_keys_not_replaced)
+{
+    PyObject *env;
+
+    fake_param(&req, "wsgi.url_scheme", "");
+    fake_param(&req, "wsgi.file_wrapper", "x");
+    fake_param(&req, "wsgi.multithread", "1");
+    fake_param(&req, "wsgi.input", "x");
+    fake_param(&req, "wsgi.version", "2");
+    fake_param(&req, "wsgi.other", "kept");
+    fake_param(&req, "HTTPS", "on");
+    env = build();
+    ENV_STR(env, "wsgi.url_scheme", "https");
+    ck_assert_ptr_eq(PyDict_GetItemString(env, "wsgi.file_wrapper"), (PyObject *)&wf_filewrapper_type);
+    ck_assert_ptr_eq(PyDict_GetItemString(env, "wsgi.multithread"), Py_False);
+    ck_assert_ptr_eq(PyDict_GetItemString(env, "wsgi.input"), input);
+    ck_assert(PyTuple_CheckExact(PyDict_GetItemString(env, "wsgi.version")));
+    ENV_STR(env, "wsgi.other", "kept");
+    Py_DECREF(env);
+
+    wf_req_reset(&req);
+    fake_param(&req, "wsgi.url_scheme", "gopher");
+    env = build();
+    ENV_STR(env, "wsgi.url_scheme", "http");
+    Py_DECREF(env);
+}
+END_TEST
+
 START_TEST(env_url_scheme)
 {
     PyObject *env;
@@ -767,6 +798,7 @@ Suite *suite_environ(void)
     tcase_add_test(env, env_server_from_host);
     tcase_add_test(env, env_server_partial);
     tcase_add_test(env, env_wsgi_keys);
+    tcase_add_test(env, env_wsgi_keys_not_replaced);
     tcase_add_test(env, env_url_scheme);
     tcase_add_test(env, env_forced_scheme_and_flags);
     tcase_add_test(env, env_script_name_option);

@@ -317,6 +317,107 @@ START_TEST(walk_padding_not_params)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_fcgi_libfcgi (tests/data/fcgi/padded_*.rec):
+ * libfcgi drops the padding still to skip when it moves from the
+ * BEGIN_REQUEST to the PARAMS stream and from PARAMS to STDIN, and reads
+ * those padding bytes as a record header: the params are lost, or records
+ * the walker never saw (a management record, GET_VALUES) reach libfcgi.
+ * Such padding is refused as soon as the record's header is in. */
+START_TEST(walk_padded_begin)
+{
+    static struct stream s;
+    static const unsigned char body[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+    unsigned char p[64];
+    size_t n = pair(p, "A", "b");
+    struct walked w;
+
+    record(&s, BEGIN_REQUEST, body, sizeof body, 1);
+    record(&s, PARAMS, p, n, 0);
+    record(&s, PARAMS, NULL, 0, 0);
+    record(&s, STDIN, NULL, 0, 0);
+    walk(&s, MAX_HEAD, &w);
+    expect_events(&w, "X");
+    ck_assert_msg(strstr(w.why, "padded FCGI_BEGIN_REQUEST") != NULL, "%s", w.why);
+    prefixes(&s, 8, MAX_HEAD);
+}
+END_TEST
+
+START_TEST(walk_padded_end_of_params)
+{
+    static struct stream s;
+    unsigned char p[64];
+    size_t n = pair(p, "A", "b"), bad;
+    /* Padding that libfcgi would take for a GET_VALUES record. */
+    static const unsigned char smuggled[8] = { 1, GET_VALUES, 0, 0, 0, 0, 0, 0 };
+    unsigned char h[8] = { 1, PARAMS, 0, 1, 0, 0, sizeof smuggled, 0 };
+    struct walked w;
+
+    begin_request(&s);
+    record(&s, PARAMS, p, n, 7);       /* padding inside the stream is fine */
+    bad = s.len + 8;
+    put(&s, h, sizeof h);
+    put(&s, smuggled, sizeof smuggled);
+    record(&s, STDIN, NULL, 0, 0);
+    walk(&s, MAX_HEAD, &w);
+    expect_events(&w, "X");
+    ck_assert_msg(strstr(w.why, "padded empty FCGI_PARAMS") != NULL, "%s", w.why);
+    prefixes(&s, bad, MAX_HEAD);
+}
+END_TEST
+
+/* Found by tests/fuzz/fuzz_fcgi_libfcgi (tests/data/fuzz/fcgi_libfcgi/): a
+ * name holding a NUL or '=' byte cannot pass through libfcgi's NAME=VALUE
+ * strings intact, so the walker refuses it at that byte.  A value may hold
+ * '=' (and '=' is fine in every value). */
+START_TEST(walk_param_name_nul_or_equals)
+{
+    static const char *const names[3] = { "AB\0CD", "REMOTE_USER=admin", "=" };
+    static const size_t lens[3] = { 5, 17, 1 }, bad_at[3] = { 2, 11, 0 };
+    unsigned i;
+
+    for (i = 0; i < 3; i++) {
+        static struct stream s;
+        unsigned char p[64];
+        size_t n = 0, bad;
+        struct walked w;
+
+        s.len = 0;
+        begin_request(&s);
+        n += encode_len(p + n, (uint32_t)lens[i]);
+        n += encode_len(p + n, 3);
+        memcpy(p + n, names[i], lens[i]);
+        n += lens[i];
+        memcpy(p + n, "v=1", 3);
+        n += 3;
+        bad = s.len + 8 + 2 + bad_at[i] + 1;
+        record(&s, PARAMS, p, n, 0);
+        record(&s, PARAMS, NULL, 0, 0);
+        record(&s, STDIN, NULL, 0, 0);
+        walk(&s, MAX_HEAD, &w);
+        expect_events(&w, "X");
+        ck_assert_msg(strstr(w.why, "NUL or '='") != NULL, "%s", w.why);
+        ck_assert_uint_eq(w.at[0], bad);
+        prefixes(&s, bad, MAX_HEAD);
+    }
+}
+END_TEST
+
+START_TEST(walk_param_value_with_equals)
+{
+    static struct stream s;
+    unsigned char p[64];
+    size_t n = pair(p, "QUERY_STRING", "a=1&b==2");
+    struct walked w;
+
+    begin_request(&s);
+    record(&s, PARAMS, p, n, 0);
+    record(&s, PARAMS, NULL, 0, 0);
+    record(&s, STDIN, NULL, 0, 0);
+    walk(&s, MAX_HEAD, &w);
+    expect_events(&w, "HE");
+}
+END_TEST
+
 START_TEST(walk_abort)
 {
     static struct stream in_params, in_body;
@@ -803,6 +904,10 @@ Suite *suite_fcgi_walk(void)
     tcase_add_test(bad, walk_management_inside_request);
     tcase_add_test(bad, walk_out_of_place_records);
     tcase_add_test(bad, walk_bad_version);
+    tcase_add_test(bad, walk_padded_begin);
+    tcase_add_test(bad, walk_padded_end_of_params);
+    tcase_add_test(bad, walk_param_name_nul_or_equals);
+    tcase_add_test(bad, walk_param_value_with_equals);
     suite_add_tcase(s, bad);
 
     tcase_add_test(mgmt, mgmt_get_values_all);

@@ -16,6 +16,7 @@ WF_TESTS = \
 	tests/t-input.py \
 	tests/t-response.py \
 	tests/t-protocol.py \
+	tests/t-fuzz-replay.py \
 	tests/t-cgi.py \
 	tests/t-validate.py \
 	tests/t-example.py \

@@ -17,8 +17,11 @@
 #   6. tests/deb-check.sh: builds the Debian package in a copy of the tree,
 #      lintian, apt-get install, the example app from /usr/bin/wsgi-fcgi
 #      behind nginx, apt-get remove --purge; each step counts as one test;
-#   7. prints, for each build, the automake and Check summaries and the tail of
-#      the log of every failed test, the lines of stages 5 and 6 with their
+#   7. tests/fuzz/ci.sh: build/fuzz, every libFuzzer target for 20 s after
+#      replaying its past findings, and a 20,000-input black-box run of the
+#      binary; each target and the black-box run count as one test;
+#   8. prints, for each build, the automake and Check summaries and the tail of
+#      the log of every failed test, the lines of stages 5 to 7 with their
 #      time, then one line "N passed, N failed" (plus ", N skipped" when some
 #      were skipped) summed over everything.
 #
@@ -26,8 +29,8 @@
 # when anything failed or when no test ran at all.
 #
 # Environment: JOBS (parallel make jobs, default 2), SKIP_APT=1 (never call
-# apt-get), SKIP_DISTCHECK=1, SKIP_SANITIZERS=1, SKIP_PYMATRIX=1, SKIP_DEB=1
-# (quicker local runs).
+# apt-get), SKIP_DISTCHECK=1, SKIP_SANITIZERS=1, SKIP_PYMATRIX=1, SKIP_DEB=1,
+# SKIP_FUZZ=1 (quicker local runs).
 
 set -u -o pipefail
 
@@ -35,7 +38,7 @@ PACKAGES="build-essential autoconf automake autoconf-archive pkg-config \
 libfcgi-dev libfcgi-bin python3-dev check nginx spawn-fcgi curl valgrind \
 python3-flask python3-django python3-bottle python3-radicale lighttpd apache2 libapache2-mod-fcgid \
 procps iproute2 ca-certificates systemd \
-debhelper dh-autoreconf dpkg-dev fakeroot lintian"
+debhelper dh-autoreconf dpkg-dev fakeroot lintian clang libclang-rt-14-dev"
 
 JOBS=${JOBS:-2}
 
@@ -216,7 +219,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     summarize sanitizers "$ROOT/build/sanitizers" "$BUILD_STATUS"
 fi
 
-# ---- 5. and 6. the scripts that end with "NAME: N passed, N failed[, N skipped]" --------
+# ---- 5. to 7. the scripts that end with "NAME: N passed, N failed[, N skipped]" --------
 # stage NAME SCRIPT PATTERN: runs SCRIPT (output in build/NAME.out), adds its
 # counts and the lines matching PATTERN (its results) to the summary.
 stage() {
@@ -247,8 +250,11 @@ fi
 if [ "${SKIP_DEB:-0}" != 1 ]; then
     stage deb-check tests/deb-check.sh '^deb: |^    \| [A-Z]: '
 fi
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    stage fuzz tests/fuzz/ci.sh '^fuzz_|^fuzz targets: SKIP|^blackbox: |^    \| '
+fi
 
-# ---- 7. summary --------------------------------------------------------------------
+# ---- 8. summary --------------------------------------------------------------------
 END=$(date +%s)
 say "summary ($((END - START)) s)"
 printf '%s' "$SUMMARY"

@@ -310,6 +310,79 @@ def _(r):
     r.request()
 
 
+@case("padded_begin", "outcome: closed\nlog: padded FCGI_BEGIN_REQUEST\n")
+def _(r):
+    r.comment("BEGIN_REQUEST with one byte of padding (legal FastCGI, but libfcgi reads the")
+    r.comment("padding as the next record header and loses the params): refused")
+    r.begin(padding=1)
+    r.params()
+    r.stdin_end()
+
+
+@case("padded_end_of_params", "outcome: closed\nlog: padded empty FCGI_PARAMS\n")
+def _(r):
+    r.comment("the empty PARAMS record padded with 248 bytes that are an FCGI_GET_VALUES")
+    r.comment("record naming FCGI_MAX_CONNS 15 times: libfcgi skips no padding there and")
+    r.comment("would parse it (LIBFCGI.md #2: its stack overflows); found by")
+    r.comment("tests/fuzz/fuzz_fcgi_libfcgi: refused")
+    r.begin()
+    r.params(end=False)
+    smuggled = fc.record(9, 0, fc.encode_params([(b"FCGI_MAX_CONNS", b"")] * 15))
+    r.lines.append("# PARAMS id=1 len=0 pad=%d version=1 (end of params, padded)" % len(smuggled))
+    r.lines.append(hexs(struct.pack("!BBHHBx", 1, 4, 1, 0, len(smuggled))))
+    r.raw(smuggled, "the padding: a GET_VALUES record")
+    r.stdin_end()
+
+
+@case("param_name_nul", "outcome: closed\nlog: param name holds a NUL\n")
+def _(r):
+    r.comment("a param whose name holds NUL bytes: libfcgi hands params over as NAME=VALUE")
+    r.comment("C strings, so the param would vanish (found by tests/fuzz/fuzz_fcgi_libfcgi): refused")
+    r.begin()
+    r.params(pairs=PARAMS + [(b"\0\0PORT", b"80")])
+    r.stdin_end()
+
+
+@case("param_name_equals", "outcome: closed\nlog: param name holds a NUL or '='\n")
+def _(r):
+    r.comment("a param named 'REMOTE_USER=admin' with an empty value: libfcgi's NAME=VALUE")
+    r.comment("string would make it REMOTE_USER with the value 'admin=': refused")
+    r.begin()
+    r.params(pairs=PARAMS + [(b"REMOTE_USER=admin", b"")])
+    r.stdin_end()
+
+
+def _mgmt_in_request(rtype):
+    def fn(r):
+        r.comment("a management record (id 0) of type %d after BEGIN_REQUEST, its 32 bytes of" % rtype)
+        r.comment("content 0xff: libfcgi reads them as name/value lengths and its Malloc asserts")
+        r.comment("(LIBFCGI.md #15, found by black-box fuzzing): refused by the walker")
+        r.begin()
+        r.record(rtype, 0, b"\xff" * 32)
+        r.params()
+        r.stdin_end()
+    return fn
+
+
+for _t in (3, 11, 12, 255):
+    case("mgmt_type_%d_in_request" % _t,
+         "outcome: closed\nlog: management record \\(request id 0\\) inside a request\n")(
+        _mgmt_in_request(_t))
+
+
+@case("huge_pair_deep_in_params", "outcome: closed\nlog: longer than --max-header-size\n")
+def _(r):
+    r.comment("12 KiB of good params, then a pair declaring a 0x7fffffff-byte name: past the")
+    r.comment("first 8 KiB of the connection, where a look-ahead guard would stop (LIBFCGI.md #16)")
+    r.begin()
+    pairs = PARAMS + [(b"HTTP_X_%d" % i, b"v" * 200) for i in range(60)]
+    data = fc.encode_params(pairs) + struct.pack("!IB", 0x80000000 | 0x7fffffff, 1) + b"AB"
+    for c in fc.split(data, [4000]):
+        r.record(4, 1, c)
+    r.record(4, 1, b"", note="(end of params)")
+    r.stdin_end()
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     for name, (fn, expect) in CASES.items():
