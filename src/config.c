@@ -350,6 +350,12 @@ void wf_usage(void)
 "                            after a request (its replacement starts first)\n"
 "      --timeout SEC         kill and replace a worker whose request runs longer\n"
 "      --graceful-timeout SEC  time in-flight requests get after SIGTERM/SIGHUP (30)\n"
+"      --preload             import the application once, in a zygote process that\n"
+"                            forks the workers (copy-on-write memory)\n"
+"      --reload-mode MODE    what SIGHUP does: generation (default: all new workers,\n"
+"                            then the old ones stop) or chain (one at a time)\n"
+"      --reload              development: reload when a file of an imported module\n"
+"                            of the application changes (see wsgi-fcgi(1))\n"
 "Housekeeping:\n"
 "      --pidfile FILE        write the master's pid to FILE\n"
 "      --user USER, --group GROUP  drop privileges to these after binding\n"
@@ -382,7 +388,8 @@ enum {
     OPT_SCRIPT_NAME, OPT_CHECK, OPT_SCGI, OPT_MAX_HEADER, OPT_MAX_REQUESTS, OPT_TIMEOUT,
     OPT_GRACEFUL_TIMEOUT, OPT_PIDFILE, OPT_USER, OPT_GROUP, OPT_ACCESS_LOG, OPT_LOG_FILE, OPT_STATS,
     OPT_LOG_TO_SERVER, OPT_CONFIG, OPT_MAX_BODY, OPT_MAX_RSS,
-    OPT_PROTOCOL, OPT_HEADER_TIMEOUT, OPT_IO_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_ALLOW_FROM
+    OPT_PROTOCOL, OPT_HEADER_TIMEOUT, OPT_IO_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_ALLOW_FROM,
+    OPT_PRELOAD, OPT_RELOAD_MODE, OPT_RELOAD
 };
 
 static const struct option long_options[] = {
@@ -406,6 +413,9 @@ static const struct option long_options[] = {
     { "max-rss", required_argument, NULL, OPT_MAX_RSS },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "graceful-timeout", required_argument, NULL, OPT_GRACEFUL_TIMEOUT },
+    { "preload", no_argument, NULL, OPT_PRELOAD },
+    { "reload-mode", required_argument, NULL, OPT_RELOAD_MODE },
+    { "reload", no_argument, NULL, OPT_RELOAD },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "user", required_argument, NULL, OPT_USER },
     { "group", required_argument, NULL, OPT_GROUP },
@@ -629,6 +639,20 @@ static int apply_option(struct wf_config *cfg, int id, const char *arg, char *er
         if (wf_parse_uint("--graceful-timeout", arg, 0, 86400, &v, err, errlen) < 0)
             return -1;
         cfg->graceful_timeout = (unsigned)v;
+        break;
+    case OPT_PRELOAD:
+        return parse_flag("--preload", arg, &cfg->preload, err, errlen);
+    case OPT_RELOAD:
+        return parse_flag("--reload", arg, &cfg->reload, err, errlen);
+    case OPT_RELOAD_MODE:
+        if (strcmp(arg, "generation") == 0) {
+            cfg->reload_mode = WF_RELOAD_GENERATION;
+        } else if (strcmp(arg, "chain") == 0) {
+            cfg->reload_mode = WF_RELOAD_CHAIN;
+        } else {
+            seterr(err, errlen, "--reload-mode: '%s' is not generation or chain", arg);
+            return -1;
+        }
         break;
     case OPT_PIDFILE:
         cfg->pidfile = arg;
@@ -976,8 +1000,8 @@ enum wf_config_result wf_config_parse(struct wf_config *cfg, int argc, char **ar
         seterr(err, errlen, "--socket-mode and --socket-owner apply to a unix socket given with -s");
         goto out;
     }
-    if (cfg->cgi && (cfg->processes > 1 || cfg->stats_arg)) {
-        seterr(err, errlen, "--cgi serves one request: -p and --stats do not apply");
+    if (cfg->cgi && (cfg->processes > 1 || cfg->stats_arg || cfg->preload || cfg->reload)) {
+        seterr(err, errlen, "--cgi serves one request: -p, --stats, --preload and --reload do not apply");
         goto out;
     }
     if (wf_app_spec_parse(cfg->app_arg, cfg->callable, &cfg->app, err, errlen) < 0)
@@ -1050,6 +1074,9 @@ static const char *option_value(const struct wf_config *cfg, int id, char *buf, 
         snprintf(buf, len, "%u", cfg->timeout);
         return buf;
     case OPT_GRACEFUL_TIMEOUT: snprintf(buf, len, "%u", cfg->graceful_timeout); return buf;
+    case OPT_PRELOAD: return bool_str(cfg->preload);
+    case OPT_RELOAD_MODE: return cfg->reload_mode == WF_RELOAD_CHAIN ? "chain" : "generation";
+    case OPT_RELOAD: return bool_str(cfg->reload);
     case OPT_PIDFILE: return cfg->pidfile;
     case OPT_USER: return cfg->user;
     case OPT_GROUP: return cfg->group;

@@ -42,6 +42,10 @@ enum wf_protocol { WF_PROTOCOL_FASTCGI = 0, WF_PROTOCOL_SCGI, WF_PROTOCOL_AUTO }
 /* "FastCGI", "SCGI" or "FastCGI and SCGI", for log lines. */
 const char *wf_protocol_name(enum wf_protocol p);
 
+/* What SIGHUP does: a whole new generation of workers first, or one worker
+ * after the other. */
+enum wf_reload_mode { WF_RELOAD_GENERATION = 0, WF_RELOAD_CHAIN };
+
 /* A listening address as written with -s. */
 struct wf_addr {
     enum wf_addr_kind kind;
@@ -87,6 +91,9 @@ struct wf_config {
     unsigned long max_rss;        /* --max-rss MiB, 0 = no limit */
     unsigned timeout;             /* --timeout seconds, 0 = none */
     unsigned graceful_timeout;    /* --graceful-timeout seconds, default 30 */
+    int preload;                  /* --preload: import once in a zygote */
+    enum wf_reload_mode reload_mode;  /* --reload-mode, default generation */
+    int reload;                   /* --reload: reload when a module file changes */
 
     const char *pidfile;
     const char *user;

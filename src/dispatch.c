@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -783,9 +784,30 @@ struct wf_conn *wf_dispatch_next(struct wf_dispatch *d)
     return c;
 }
 
+/* Closing a socket whose input has not all been read makes the kernel
+ * reset the connection, and a reset can destroy the end of the response
+ * the peer has not read yet.  A peer that sent more than its request on a
+ * connection that is not kept (a second SCGI request, FastCGI without
+ * FCGI_KEEP_CONN, bytes beyond CONTENT_LENGTH) gets its response whole:
+ * the input is drained until the peer closes, for a bounded time. */
+static void close_gently(struct wf_conn *c)
+{
+    int pending = 0;
+
+    if (ioctl(c->fd, FIONREAD, &pending) == 0 && pending > 0) {
+        wf_log(WF_LOG_INFO, "the %s peer sent more than its request on a connection that is "
+               "not kept: closing it after the response", c->proto == WF_PROTO_SCGI ? "SCGI" :
+               "FastCGI");
+        wf_linger(c->fd, WF_LINGER_MS);
+    }
+}
+
 void wf_dispatch_done(struct wf_dispatch *d, struct wf_conn *c, int keep)
 {
     long long now = wf_now_ms();
+
+    if (!keep && !c->broken)
+        close_gently(c);
 
     pthread_mutex_lock(&d->lock);
     d->busy--;

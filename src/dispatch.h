@@ -53,6 +53,7 @@ struct wf_conn {
     int io_timeout_ms;          /* --io-timeout, for the front's reads and writes */
     unsigned long served;       /* requests served on this connection */
     unsigned broken : 1;        /* the front must not keep it */
+    unsigned timed_out : 1;     /* a read or write made no progress for --io-timeout */
     unsigned kept : 1;          /* has been kept for another request */
     unsigned in_epoll : 1;      /* registered with the loop's epoll */
 };

@@ -72,9 +72,12 @@ static __thread struct wf_conn *io_conn;
 static void io_failed(struct wf_conn *c, const char *what)
 {
     c->broken = 1;
-    if (errno == ETIMEDOUT)
+    if (errno == ETIMEDOUT) {
+        c->timed_out = 1;
         wf_log(WF_LOG_WARNING, "no progress %s for %d s (--io-timeout); the request ends", what,
                c->io_timeout_ms / 1000);
+        errno = ETIMEDOUT;
+    }
 }
 
 /* Gives libfcgi the next bytes of the request: the buffered head, then the
@@ -226,6 +229,7 @@ static ssize_t fcgi_read(struct wf_request *req, char *buf, size_t n)
     int got = FCGX_GetStr(buf, want, st->fx.in);
     int e;
 
+    req->timed_out |= st->c->timed_out;
     if (got < want && (e = FCGX_GetError(st->fx.in)) != 0) {
         if (got > 0)
             return got;
@@ -279,21 +283,23 @@ static int write_records(struct fcgi_state *st, const char *buf, size_t n)
 static int fcgi_write(struct wf_request *req, const char *buf, size_t n)
 {
     struct fcgi_state *st = req->conn;
+    int rc = 0;
 
     if (n >= BIG_WRITE)
-        return write_records(st, buf, n);
-    if (FCGX_PutStr(buf, (int)n, st->fx.out) < 0)
-        return out_error(st);
-    return 0;
+        rc = write_records(st, buf, n);
+    else if (FCGX_PutStr(buf, (int)n, st->fx.out) < 0)
+        rc = out_error(st);
+    req->timed_out |= st->c->timed_out;
+    return rc;
 }
 
 static int fcgi_flush(struct wf_request *req)
 {
     struct fcgi_state *st = req->conn;
+    int rc = FCGX_FFlush(st->fx.out) < 0 ? out_error(st) : 0;
 
-    if (FCGX_FFlush(st->fx.out) < 0)
-        return out_error(st);
-    return 0;
+    req->timed_out |= st->c->timed_out;
+    return rc;
 }
 
 static void fcgi_log(struct wf_request *req, const char *line, size_t len)

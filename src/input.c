@@ -39,18 +39,39 @@ typedef struct {
     size_t pos, len, cap;
 } InputObject;
 
+/* Raises OSError(err, msg): the errno-specific subclass where Python has
+ * one (TimeoutError for ETIMEDOUT). */
+static void raise_errno(int err, const char *msg)
+{
+    PyObject *exc = PyObject_CallFunction(PyExc_OSError, "is", err, msg);
+
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+}
+
 /* OSError(EFBIG, "... --max-body N ..."): the body passed the limit. */
 static void raise_too_large(InputObject *self)
 {
-    PyObject *exc;
     char msg[128];
 
     snprintf(msg, sizeof msg, "request body larger than --max-body %llu bytes", self->max_body);
-    exc = PyObject_CallFunction(PyExc_OSError, "is", EFBIG, msg);
-    if (exc) {
-        PyErr_SetObject(PyExc_OSError, exc);
-        Py_DECREF(exc);
-    }
+    raise_errno(EFBIG, msg);
+}
+
+/* OSError(ETIMEDOUT): the body stopped arriving for --io-timeout. */
+static void raise_timed_out(InputObject *self)
+{
+    char msg[160];
+
+    if (self->declared >= 0)
+        snprintf(msg, sizeof msg, "request body incomplete: no progress for --io-timeout after "
+                 "%lld of %lld bytes", self->received, self->declared);
+    else
+        snprintf(msg, sizeof msg, "request body incomplete: no progress for --io-timeout after "
+                 "%lld bytes", self->received);
+    raise_errno(ETIMEDOUT, msg);
 }
 
 static int check_usable(InputObject *self)
@@ -99,6 +120,10 @@ static Py_ssize_t stream_read(InputObject *self, char *dst, size_t n)
         self->eof = 1;
         req->client_gone = 1;      /* the web server aborted the request */
         errno = err;
+        if (req->timed_out) {
+            raise_timed_out(self);
+            return -1;
+        }
         PyErr_Format(PyExc_OSError, "request body incomplete: the connection was lost after %lld bytes (%s)",
                      self->received, strerror(err));
         return -1;
@@ -110,6 +135,10 @@ static Py_ssize_t stream_read(InputObject *self, char *dst, size_t n)
             self->failed = 1;
             self->eof = 1;
             req->client_gone = 1;
+            if (req->timed_out) {
+                raise_timed_out(self);
+                return -1;
+            }
             PyErr_Format(PyExc_OSError,
                          "request body incomplete: %lld of %lld bytes received before the stream ended",
                          self->received, self->declared);

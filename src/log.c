@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,57 @@ static size_t log_prefix(char *buf, size_t cap, enum wf_log_level level)
 static _Atomic unsigned long lost_lines, lost_access;
 static _Atomic int lost_errno;
 
+/* A line a full disk cut short.  The part written is taken back when the
+ * file still ends with it (on a full disk nobody else can have appended
+ * since); where it cannot be (a pipe, a race with freed space), the next
+ * line written to that file starts with a newline, so the fragment stands
+ * alone.  Either way the lines after it are whole. */
+static _Atomic int log_cut, access_cut;
+
+static void unwrite(int fd, _Atomic int *cut, size_t n)
+{
+    int e = errno;
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    struct stat st;
+
+    if (end < (off_t)n || fstat(fd, &st) < 0 || st.st_size != end ||
+        ftruncate(fd, end - (off_t)n) < 0)
+        atomic_store(cut, 1);
+    errno = e;
+}
+
+/* Writes one whole line; -1 (errno set) when it could not. */
+static int write_line(int fd, _Atomic int *cut, const char *buf, size_t len)
+{
+    size_t done = 0;
+
+    if (atomic_exchange(cut, 0) && wf_write_all(fd, "\n", 1) < 0) {
+        atomic_store(cut, 1);
+        return -1;
+    }
+    while (done < len) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (done)
+                unwrite(fd, cut, done);
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/* A fresh (empty) file holds no cut line to end. */
+static void forget_cut(int fd, _Atomic int *cut)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && st.st_size == 0)
+        atomic_store(cut, 0);
+}
+
 static void report_losses(void)
 {
     unsigned long lines = atomic_exchange(&lost_lines, 0), access = atomic_exchange(&lost_access, 0);
@@ -70,7 +122,7 @@ static void report_losses(void)
                  strerror(atomic_load(&lost_errno)));
     if (m > 0)
         n += (size_t)m < sizeof line - n ? (size_t)m : sizeof line - n - 1;
-    if (wf_write_all(log_fd, line, n) < 0) {
+    if (write_line(log_fd, &log_cut, line, n) < 0) {
         atomic_fetch_add(&lost_lines, lines);
         atomic_fetch_add(&lost_access, access);
     }
@@ -83,7 +135,7 @@ static void log_write(const char *buf, size_t len)
     if (atomic_load_explicit(&lost_lines, memory_order_relaxed) ||
         atomic_load_explicit(&lost_access, memory_order_relaxed))
         report_losses();
-    if (wf_write_all(log_fd, buf, len) < 0) {
+    if (write_line(log_fd, &log_cut, buf, len) < 0) {
         atomic_store(&lost_errno, errno);
         atomic_fetch_add(&lost_lines, 1);
     }
@@ -152,6 +204,7 @@ int wf_log_open_file(const char *path)
     }
     close(fd);
     log_fd = 2;
+    forget_cut(log_fd, &log_cut);
     return 0;
 }
 
@@ -191,6 +244,7 @@ void wf_access_log_reopen(void)
     }
     dup2(fd, access_fd);
     close(fd);
+    forget_cut(access_fd, &access_cut);
 }
 
 int wf_access_log_enabled(void)
@@ -200,7 +254,7 @@ int wf_access_log_enabled(void)
 
 void wf_access_log_write(const char *line, size_t len)
 {
-    if (access_fd >= 0 && wf_write_all(access_fd, line, len) < 0) {
+    if (access_fd >= 0 && write_line(access_fd, &access_cut, line, len) < 0) {
         atomic_store(&lost_errno, errno);
         atomic_fetch_add(&lost_access, 1);
     }

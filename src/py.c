@@ -205,6 +205,67 @@ void wf_py_finalize(void)
         wf_log(WF_LOG_WARNING, "Python reported errors while shutting down");
 }
 
+void wf_py_gc_disable(void)
+{
+    PyGC_Disable();
+}
+
+void wf_py_gc_enable(void)
+{
+    PyGC_Enable();
+}
+
+/* Calls module.name() and returns the result as a long, or -1 (logged). */
+static long call_long(const char *module, const char *name)
+{
+    PyObject *mod = NULL, *res = NULL;
+    long v = -1;
+
+    mod = PyImport_ImportModule(module);
+    if (mod)
+        res = PyObject_CallMethod(mod, name, NULL);
+    if (res && res != Py_None)
+        v = PyLong_AsLong(res);
+    else if (res)
+        v = 0;
+    if (PyErr_Occurred()) {
+        char context[128];
+        snprintf(context, sizeof context, "%s.%s() failed", module, name);
+        wf_py_log_exception(context);
+        v = -1;
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(mod);
+    return v;
+}
+
+long wf_py_gc_freeze(void)
+{
+    if (call_long("gc", "freeze") < 0)
+        return -1;
+    return call_long("gc", "get_freeze_count");
+}
+
+long wf_py_thread_count(void)
+{
+    return call_long("threading", "active_count");
+}
+
+void wf_py_before_fork(void)
+{
+    PyOS_BeforeFork();
+}
+
+void wf_py_after_fork_parent(void)
+{
+    PyOS_AfterFork_Parent();
+}
+
+void wf_py_after_fork_child(void)
+{
+    PyOS_AfterFork_Child();
+}
+
 void wf_py_thread_attach(void)
 {
     thread_gilstate = PyGILState_Ensure();

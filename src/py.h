@@ -25,6 +25,24 @@ void wf_py_release_main(void);
 void wf_py_reacquire_main(void);
 void wf_py_finalize(void);
 
+/* --preload, in the zygote (the only thread, GIL held): the collector is
+ * switched off while the application is imported (no freed holes among the
+ * pages the workers will share); before each fork what exists is moved to
+ * the permanent generation (gc.freeze: a worker's collections never write
+ * to the objects it shares); the worker switches collection back on.
+ * wf_py_gc_freeze returns gc.get_freeze_count(), or -1 (logged). */
+void wf_py_gc_disable(void);
+void wf_py_gc_enable(void);
+long wf_py_gc_freeze(void);
+/* The fork protocol of an embedding application: wf_py_before_fork with
+ * the GIL held, then fork, then wf_py_after_fork_parent in the parent or
+ * wf_py_after_fork_child in the child (which then holds the GIL). */
+void wf_py_before_fork(void);
+void wf_py_after_fork_parent(void);
+void wf_py_after_fork_child(void);
+/* threading.active_count(), or -1 (GIL held). */
+long wf_py_thread_count(void);
+
 void wf_py_thread_attach(void);
 void wf_py_thread_detach(void);
 void wf_py_enter(void);

@@ -54,6 +54,10 @@ struct wf_request {
     int status;                 /* response status code sent, 0 if none */
     unsigned long long body_bytes;
     unsigned client_gone : 1;   /* the peer went away (write failed, body cut) */
+    /* Set by the front: a body read or response write made no progress
+     * for --io-timeout (client_gone is set too once the WSGI layer sees
+     * the failure). */
+    unsigned timed_out : 1;
     unsigned abort : 1;         /* end the connection without completing */
     /* Complete the response, then close the connection instead of reading
      * the rest of the body or keeping it (e.g. after a 413): the front

@@ -162,9 +162,12 @@ static void scgi_thread_free(void *state)
 static void io_failed(struct wf_conn *c, const char *what)
 {
     c->broken = 1;
-    if (errno == ETIMEDOUT)
+    if (errno == ETIMEDOUT) {
+        c->timed_out = 1;
         wf_log(WF_LOG_WARNING, "no progress %s for %d s (--io-timeout); the request ends", what,
                c->io_timeout_ms / 1000);
+        errno = ETIMEDOUT;
+    }
 }
 
 /* Reads up to n body bytes: the buffered ones first, then from the socket
@@ -189,6 +192,7 @@ static ssize_t scgi_read(struct wf_request *req, char *buf, size_t n)
             io_failed(c, "reading the request body");
             if (got > 0)
                 break;
+            req->timed_out |= c->timed_out;
             return -1;
         }
         if (r == 0)
@@ -196,6 +200,7 @@ static ssize_t scgi_read(struct wf_request *req, char *buf, size_t n)
         got += (size_t)r;
     }
     st->body_left -= (long long)got;
+    req->timed_out |= c->timed_out;
     return (ssize_t)got;
 }
 
@@ -207,6 +212,7 @@ static int scgi_flush(struct wf_request *req)
         return 0;
     if (wf_send_all(st->c->fd, st->out, st->out_len, st->c->io_timeout_ms) < 0) {
         io_failed(st->c, "writing the response");
+        req->timed_out |= st->c->timed_out;
         return -1;
     }
     st->out_len = 0;
@@ -222,6 +228,7 @@ static int scgi_write(struct wf_request *req, const char *buf, size_t n)
     if (n >= OUT_BUF) {
         if (wf_send_all(st->c->fd, buf, n, st->c->io_timeout_ms) < 0) {
             io_failed(st->c, "writing the response");
+            req->timed_out |= st->c->timed_out;
             return -1;
         }
         return 0;

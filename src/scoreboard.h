@@ -128,6 +128,13 @@ extern struct wf_scoreboard *wf_board;
 #define WF_SIG_TRACEBACK (SIGRTMIN + 2)
 extern int wf_dump_fd;
 
+/* --reload: the write end of a pipe the master reads, -1 without --reload.
+ * A worker (and a zygote) writes there the files of the application's
+ * modules, one absolute path and '\n' per line (each line one write, at
+ * most PIPE_BUF bytes, so lines of several processes never mix); the
+ * master watches them with inotify and reloads when one changes. */
+extern int wf_watch_fd;
+
 /* The calling thread's kernel tid (cached per thread). */
 int wf_gettid(void);
 

@@ -147,9 +147,10 @@ char *wf_stats_json(const struct wf_stats_view *v, size_t *lenp)
     if (!f)
         return NULL;
     fprintf(f, "{\"master\": {\"pid\": %d, \"uptime\": %.3f, \"workers\": %u, \"threads\": %u, "
-            "\"generation\": %u, \"stopping\": %s, \"reaped\": %llu, \"rss_kb\": %ld},\n \"workers\": [",
+            "\"generation\": %u, \"stopping\": %s, \"reaped\": %llu, \"rss_kb\": %ld, "
+            "\"zygote\": %d},\n \"workers\": [",
             (int)v->pid, (now - v->started_ms) / 1000.0, v->target, v->board->threads,
-            v->generation, v->stopping ? "true" : "false", v->reaped, rss_kb(v->pid));
+            v->generation, v->stopping ? "true" : "false", v->reaped, rss_kb(v->pid), (int)v->zygote);
     for (i = 0; i < v->board->nslots; i++) {
         struct wf_worker_slot *s = wf_scoreboard_slot(v->board, i);
         int st = atomic_load(&s->state);

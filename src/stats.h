@@ -33,6 +33,8 @@ struct wf_stats_view {
     const struct wf_counter_totals *retired;    /* workers that are gone */
     const unsigned long long *restarts;         /* [WF_STOP_CAUSES] */
     int listen_fd;                              /* for the backlog depth */
+    pid_t zygote;                               /* --preload: the serving
+                                                 * generation's zygote, or 0 */
 };
 
 struct wf_stats_client {

@@ -26,14 +26,25 @@
  * threads finish the requests in hand (and heads already complete), leave
  * their loop, and are joined; then Python is finalised and the process
  * exits 0.  SIGQUIT exits at once.
+ *
+ * The stages are named functions: worker_init_process, worker_load,
+ * worker_serve, worker_shutdown.  With --preload a zygote runs the first
+ * two once (the import with the collector off, then gc.freeze) and each
+ * worker it forks runs the last two: the zygote never starts a thread, so
+ * the fork copies a consistent single-threaded process, bracketed by
+ * PyOS_BeforeFork / PyOS_AfterFork_Parent / PyOS_AfterFork_Child.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +59,7 @@
 #include "scoreboard.h"
 #include "worker.h"
 #include "wsgi.h"
+#include "zygote.h"
 
 struct thread_ctx {
     struct wf_server *srv;
@@ -366,106 +378,151 @@ static void cgi_fail_response(void)
     wf_write_all(fd >= 0 ? fd : 1, msg, sizeof msg - 1);
 }
 
-int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
-{
-    int cgi = l->source == WF_SRC_CGI;
+/* ---- lifecycle stages --------------------------------------------------------
+ *
+ * A worker goes through worker_init_process (fronts, signal policy),
+ * worker_load (the interpreter and the application), worker_serve (the
+ * dispatcher, the request threads and the control-signal loop) and
+ * worker_shutdown (threads joined, Python finalised).  Without --preload
+ * one process runs all four; with it a zygote runs the first two once and
+ * each worker it forks runs the last two (wf_zygote_run). */
+
+struct worker {
+    const struct wf_config *cfg;
+    struct wf_listener *l;
+    int cgi;
     struct wf_server srv;
-    struct wf_wsgi_opts opts;
-    struct thread_ctx *threads = NULL;
-    sigset_t ctl;
-    int wake[2] = { -1, -1 };
-    unsigned i, started = 0;
-    char err[1024];
-    int rc = 1, sig = 0;
+    int wake[2];
+    sigset_t ctl;                  /* the control signals, waited for */
+    struct thread_ctx *threads;
+    unsigned started;
+    int py_up;                     /* Python initialised */
+    int app_up;                    /* the application loaded */
+    pid_t zygote;                  /* the zygote this worker was forked from, or 0 */
+    int is_zygote;                 /* this process is the zygote */
+};
+
+static int worker_init_process(struct worker *w, const struct wf_config *cfg, struct wf_listener *l)
+{
     struct sigaction sa;
+    char err[1024];
 
-    memset(&srv, 0, sizeof srv);
-    srv.listen_fd = l->fd;
-    srv.listen_family = l->family;
-    srv.threads = cgi ? 1 : cfg->threads;
-    if (pipe2(wake, O_CLOEXEC) < 0) {
+    memset(w, 0, sizeof *w);
+    w->cfg = cfg;
+    w->l = l;
+    w->cgi = l->source == WF_SRC_CGI;
+    w->wake[0] = w->wake[1] = -1;
+    w->srv.listen_fd = l->fd;
+    w->srv.listen_family = l->family;
+    w->srv.threads = w->cgi ? 1 : cfg->threads;
+    if (pipe2(w->wake, O_CLOEXEC) < 0) {
         wf_log(WF_LOG_ERROR, "pipe: %s", strerror(errno));
-        return 1;
+        return -1;
     }
-    srv.wake_fd = wake[0];
-    srv.wake_wr = wake[1];
+    w->srv.wake_fd = w->wake[0];
+    w->srv.wake_wr = w->wake[1];
 
-    if ((cgi && wf_front_cgi.init(&srv, err, sizeof err) < 0) ||
-        (!cgi && cfg->protocol != WF_PROTOCOL_SCGI && wf_front_fcgi.init(&srv, err, sizeof err) < 0) ||
-        (!cgi && cfg->protocol != WF_PROTOCOL_FASTCGI && wf_front_scgi.init(&srv, err, sizeof err) < 0)) {
+    if ((w->cgi && wf_front_cgi.init(&w->srv, err, sizeof err) < 0) ||
+        (!w->cgi && cfg->protocol != WF_PROTOCOL_SCGI && wf_front_fcgi.init(&w->srv, err, sizeof err) < 0) ||
+        (!w->cgi && cfg->protocol != WF_PROTOCOL_FASTCGI && wf_front_scgi.init(&w->srv, err, sizeof err) < 0)) {
         wf_log(WF_LOG_ERROR, "%s", err);
-        goto out;
+        return -1;
     }
     /* After FCGX_Init, which installs handlers where dispositions are
      * default: ours win. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    sigemptyset(&ctl);
-    sigaddset(&ctl, SIGTERM);
-    sigaddset(&ctl, SIGINT);
-    sigaddset(&ctl, SIGQUIT);
-    sigaddset(&ctl, SIGHUP);
-    sigaddset(&ctl, SIGUSR1);
-    sigaddset(&ctl, SIGUSR2);
-    if (!cgi)
-        pthread_sigmask(SIG_BLOCK, &ctl, NULL);
+    sigemptyset(&w->ctl);
+    sigaddset(&w->ctl, SIGTERM);
+    sigaddset(&w->ctl, SIGINT);
+    sigaddset(&w->ctl, SIGQUIT);
+    sigaddset(&w->ctl, SIGHUP);
+    sigaddset(&w->ctl, SIGUSR1);
+    sigaddset(&w->ctl, SIGUSR2);
+    if (!w->cgi)
+        pthread_sigmask(SIG_BLOCK, &w->ctl, NULL);
+    return 0;
+}
 
-    if (wf_py_init(cfg, err, sizeof err) < 0) {
+/* The interpreter and the application; returns with the GIL held by this
+ * (the main) thread.  preload: in a zygote, with the collector off during
+ * the import (see wf_py_gc_disable). */
+static int worker_load(struct worker *w, int preload)
+{
+    struct wf_wsgi_opts opts;
+    char err[1024];
+
+    if (wf_py_init(w->cfg, err, sizeof err) < 0) {
         wf_log(WF_LOG_ERROR, "%s", err);
-        if (cgi)
+        if (w->cgi)
             cgi_fail_response();
-        goto out;
+        return -1;
     }
-    opts.multithread = srv.threads > 1;
-    opts.multiprocess = cgi || l->inherited || cfg->processes > 1;
-    opts.run_once = cgi;
-    if (wf_wsgi_setup(cfg, &opts, err, sizeof err) < 0) {
+    w->py_up = 1;
+    opts.multithread = w->srv.threads > 1;
+    opts.multiprocess = w->cgi || w->l->inherited || w->cfg->processes > 1;
+    opts.run_once = w->cgi;
+    if (preload)
+        wf_py_gc_disable();
+    if (wf_wsgi_setup(w->cfg, &opts, err, sizeof err) < 0) {
         wf_log(WF_LOG_ERROR, "%s", err);
-        if (cgi)
+        if (w->cgi)
             cgi_fail_response();
-        wf_wsgi_teardown();
-        wf_py_finalize();
-        goto out;
+        return -1;
     }
+    w->app_up = 1;
+    return 0;
+}
+
+/* Releases the GIL, starts the dispatcher and the request threads, and
+ * waits for control signals until told to stop.  Returns the exit status. */
+static int worker_serve(struct worker *w)
+{
+    const struct wf_config *cfg = w->cfg;
+    char err[1024];
+    char from[64] = "";
+    unsigned i;
+    int sig = 0;
+
     wf_py_release_main();
-    if (cgi) {
-        struct thread_ctx one = { &srv, cfg, 0, 0 };
+    if (w->cgi) {
+        struct thread_ctx one = { &w->srv, cfg, 0, 0 };
         serve_cgi(&one);
-        rc = 0;
-        goto stop;
+        return 0;
     }
-    if (start_dispatch(cfg, &srv, l, err, sizeof err) < 0) {
+    if (start_dispatch(cfg, &w->srv, w->l, err, sizeof err) < 0) {
         wf_log(WF_LOG_ERROR, "%s", err);
-        goto stop;
+        return 1;
     }
-    threads = calloc(srv.threads, sizeof *threads);
-    if (!threads) {
+    w->threads = calloc(w->srv.threads, sizeof *w->threads);
+    if (!w->threads) {
         wf_log(WF_LOG_ERROR, "out of memory");
-        goto stop;
+        return 1;
     }
     if (wf_my_slot)
         atomic_store(&wf_my_slot->state, WF_SLOT_READY);
-    wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s over %s on %s (1 process x %u thread%s, Python %s)",
-           PACKAGE_VERSION, cfg->app_arg, wf_protocol_name(cfg->protocol), l->desc, srv.threads,
-           srv.threads > 1 ? "s" : "", wf_py_version());
-    for (i = 0; i < srv.threads; i++) {
+    if (w->zygote)
+        snprintf(from, sizeof from, ", forked from zygote %d", (int)w->zygote);
+    wf_log(WF_LOG_INFO, "wsgi-fcgi %s serving %s over %s on %s (1 process x %u thread%s, Python %s%s)",
+           PACKAGE_VERSION, cfg->app_arg, wf_protocol_name(cfg->protocol), w->l->desc,
+           w->srv.threads, w->srv.threads > 1 ? "s" : "", wf_py_version(), from);
+    for (i = 0; i < w->srv.threads; i++) {
         int e;
-        threads[i].srv = &srv;
-        threads[i].cfg = cfg;
-        threads[i].index = i;
-        e = pthread_create(&threads[i].tid, NULL, serve, &threads[i]);
+        w->threads[i].srv = &w->srv;
+        w->threads[i].cfg = cfg;
+        w->threads[i].index = i;
+        e = pthread_create(&w->threads[i].tid, NULL, serve, &w->threads[i]);
         if (e != 0) {
             wf_log(WF_LOG_ERROR, "cannot start request thread %u: %s", i + 1, strerror(e));
             break;
         }
-        started++;
+        w->started++;
     }
-    if (started == 0)
-        goto stop;
-    rc = 0;
+    if (w->started == 0)
+        return 1;
     for (;;) {
-        if (sigwait(&ctl, &sig) != 0)
+        if (sigwait(&w->ctl, &sig) != 0)
             continue;
         if (sig == SIGTERM || sig == SIGINT) {
             wf_log(WF_LOG_INFO, "%s: finishing requests in flight, then exiting",
@@ -493,23 +550,192 @@ int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
         }
         wf_log(WF_LOG_INFO, "signal %d ignored", sig);
     }
-    srv.stopping = 1;
-    if (wf_my_slot)
-        atomic_store(&wf_my_slot->state, WF_SLOT_STOPPING);
-    if (write(wake[1], "x", 1) < 0)
-        wf_log(WF_LOG_ERROR, "wake pipe: %s", strerror(errno));
-    for (i = 0; i < started; i++)
-        pthread_join(threads[i].tid, NULL);
-stop:
-    wf_dispatch_free(srv.dispatch);
-    wf_py_reacquire_main();
-    wf_wsgi_teardown();
-    wf_py_finalize();
-    if (!cgi)
-        wf_log(WF_LOG_INFO, "stopped");
+    return 0;
+}
+
+/* Stops the request threads (they finish what they hold), then the
+ * application and the interpreter. */
+static void worker_shutdown(struct worker *w)
+{
+    unsigned i;
+
+    if (w->started) {
+        w->srv.stopping = 1;
+        if (wf_my_slot)
+            atomic_store(&wf_my_slot->state, WF_SLOT_STOPPING);
+        if (write(w->wake[1], "x", 1) < 0)
+            wf_log(WF_LOG_ERROR, "wake pipe: %s", strerror(errno));
+        for (i = 0; i < w->started; i++)
+            pthread_join(w->threads[i].tid, NULL);
+    }
+    wf_dispatch_free(w->srv.dispatch);
+    w->srv.dispatch = NULL;
+    if (w->py_up) {
+        wf_py_reacquire_main();
+        wf_wsgi_teardown();
+        wf_py_finalize();
+        if (!w->cgi && w->app_up && !w->is_zygote)
+            wf_log(WF_LOG_INFO, "stopped");
+    }
+    free(w->threads);
+    w->threads = NULL;
+    if (w->wake[0] >= 0)
+        close(w->wake[0]);
+    if (w->wake[1] >= 0)
+        close(w->wake[1]);
+}
+
+int wf_worker_run(const struct wf_config *cfg, struct wf_listener *l)
+{
+    struct worker w;
+    int rc = 1;
+
+    if (worker_init_process(&w, cfg, l) == 0 && worker_load(&w, 0) == 0)
+        rc = worker_serve(&w);
+    worker_shutdown(&w);
+    return rc;
+}
+
+/* ---- --preload: the zygote ---------------------------------------------------- */
+
+static void zygote_send(int fd, const struct wf_zygote_msg *msg)
+{
+    while (send(fd, msg, sizeof *msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
+}
+
+/* In a worker just forked through the intermediate: waits until the
+ * master has adopted it (it is the parent) and recorded its pid in the
+ * slot, then arms the death signal against the master.  0, or -1 when
+ * that does not happen within 30 s (the master gave up on this fork). */
+static int worker_adopted(pid_t master, struct wf_worker_slot *s)
+{
+    long long deadline = wf_now_ms() + 30000;
+    struct timespec tick = { 0, 1000000L };
+    pid_t forker = getppid();         /* the intermediate, or already the master */
+
+    while (getppid() != master || s->pid != getpid()) {
+        pid_t parent = getppid();
+        if (wf_now_ms() > deadline || (parent != master && parent != forker))
+            return -1;                /* the master is gone */
+        nanosleep(&tick, NULL);
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    return getppid() == master ? 0 : -1;
+}
+
+/* Forks one worker for the command's slot.  Returns 1 in the new worker
+ * (which goes on to serve), 0 in the zygote. */
+static int zygote_fork(struct worker *w, int ctl_fd, const struct wf_zygote_cmd *cmd)
+{
+    struct wf_zygote_msg msg;
+    pid_t pid;
+    int status;
+
+    memset(&msg, 0, sizeof msg);
+    msg.seq = cmd->seq;
+    if (!wf_board || cmd->slot >= wf_board->nslots) {
+        msg.kind = WF_ZYGOTE_FAILED;
+        msg.err = EINVAL;
+        zygote_send(ctl_fd, &msg);
+        return 0;
+    }
+    wf_py_gc_freeze();            /* what the zygote made since the last fork */
+    wf_py_before_fork();
+    pid = fork();
+    if (pid == 0) {
+        /* The intermediate: it forks the worker, reports it and exits, so
+         * the worker is re-parented to the master (a child subreaper). */
+        pid_t worker;
+        prctl(PR_SET_NAME, WF_FORKER_COMM);
+        worker = fork();
+        if (worker == 0)
+            return 1;
+        msg.kind = worker > 0 ? WF_ZYGOTE_FORKED : WF_ZYGOTE_FAILED;
+        msg.pid = worker > 0 ? worker : 0;
+        msg.err = worker > 0 ? 0 : errno;
+        zygote_send(ctl_fd, &msg);
+        _exit(0);
+    }
+    wf_py_after_fork_parent();
+    if (pid < 0) {
+        msg.kind = WF_ZYGOTE_FAILED;
+        msg.err = errno;
+        zygote_send(ctl_fd, &msg);
+        return 0;
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+int wf_zygote_run(const struct wf_config *cfg, struct wf_listener *l, int ctl_fd)
+{
+    struct worker w;
+    struct wf_zygote_msg ready;
+    char comm[16] = "";
+    pid_t master = getppid(), self = getpid();
+    long long t0 = wf_now_ms();
+    long frozen, threads;
+    int rc = 1;
+
+    prctl(PR_GET_NAME, comm);
+    prctl(PR_SET_NAME, WF_ZYGOTE_COMM);
+    if (worker_init_process(&w, cfg, l) < 0)
+        goto out;
+    w.is_zygote = 1;
+    if (worker_load(&w, 1) < 0)
+        goto out;
+    frozen = wf_py_gc_freeze();
+    threads = wf_py_thread_count();
+    wf_log(WF_LOG_INFO, "zygote: %s imported in %lld ms (--preload); %ld objects frozen "
+           "(gc.freeze); forking the workers from here", cfg->app_arg, wf_now_ms() - t0, frozen);
+    if (threads > 1)
+        wf_log(WF_LOG_WARNING, "zygote: the application started %ld threads at import; "
+               "they do not exist in the workers forked from it", threads - 1);
+    memset(&ready, 0, sizeof ready);
+    ready.kind = WF_ZYGOTE_READY;
+    zygote_send(ctl_fd, &ready);
+    rc = 0;
+    for (;;) {
+        struct pollfd p = { ctl_fd, POLLIN, 0 };
+        struct timespec zero = { 0, 0 };
+        struct wf_zygote_cmd cmd;
+        ssize_t n;
+        int sig, r = poll(&p, 1, 500);
+
+        while ((sig = sigtimedwait(&w.ctl, NULL, &zero)) > 0) {
+            if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+                goto out;
+            if (sig == SIGUSR1 && cfg->log_file && wf_log_reopen(cfg->log_file) < 0)
+                wf_log(WF_LOG_ERROR, "reopening %s: %s", cfg->log_file, strerror(errno));
+        }
+        if (r <= 0)
+            continue;
+        n = recv(ctl_fd, &cmd, sizeof cmd, 0);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+            goto out;                       /* the master closed its end */
+        if (n != (ssize_t)sizeof cmd)
+            continue;
+        if (zygote_fork(&w, ctl_fd, &cmd) == 1) {
+            /* The new worker. */
+            close(ctl_fd);
+            wf_py_after_fork_child();
+            prctl(PR_SET_NAME, comm);
+            wf_my_slot = wf_scoreboard_slot(wf_board, cmd.slot);
+            if (worker_adopted(master, wf_my_slot) < 0)
+                _exit(1);
+            wf_py_gc_enable();
+            w.zygote = self;
+            w.is_zygote = 0;
+            rc = worker_serve(&w);
+            worker_shutdown(&w);
+            return rc;
+        }
+    }
 out:
-    free(threads);
-    close(wake[0]);
-    close(wake[1]);
+    worker_shutdown(&w);
+    if (rc == 0)
+        wf_log(WF_LOG_INFO, "zygote exiting");
     return rc;
 }

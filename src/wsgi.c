@@ -14,8 +14,11 @@
 
 #include "autoconfig.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "environ.h"
@@ -72,6 +75,93 @@ static void register_tracebacks(void)
     Py_XDECREF(mod);
 }
 
+/* --reload: which files are the application's.  Every module in
+ * sys.modules whose __file__ is a .py file outside the standard library and
+ * outside any site-packages or dist-packages directory (installed
+ * packages): the application's own modules, wherever they are (its
+ * directory, --pythonpath, --chdir).  Paths are made absolute and real. */
+static const char watch_source[] =
+"import os, sys, sysconfig\n"
+"def files():\n"
+"    skip = set()\n"
+"    for key in ('stdlib', 'platstdlib'):\n"
+"        try:\n"
+"            skip.add(os.path.realpath(sysconfig.get_path(key)) + os.sep)\n"
+"        except Exception:\n"
+"            pass\n"
+"    out = set()\n"
+"    for mod in list(sys.modules.values()):\n"
+"        f = getattr(mod, '__file__', None)\n"
+"        if not isinstance(f, str) or not f.endswith('.py'):\n"
+"            continue\n"
+"        f = os.path.realpath(f)\n"
+"        if '/site-packages/' in f or '/dist-packages/' in f:\n"
+"            continue\n"
+"        if any(f.startswith(s) for s in skip):\n"
+"            continue\n"
+"        out.add(f)\n"
+"    return sorted(out)\n";
+
+static PyObject *watch_files;      /* files() above, with --reload */
+static Py_ssize_t watch_modules = -1;   /* len(sys.modules) when last sent */
+
+/* Sends the application's module files to the master (wf_watch_fd), when
+ * sys.modules has changed since the last time.  GIL held; errors logged. */
+static void report_modules(void)
+{
+    PyObject *modules = PySys_GetObject("modules");   /* borrowed */
+    PyObject *list = NULL;
+    Py_ssize_t n, i;
+
+    if (!watch_files || wf_watch_fd < 0 || !modules || !PyDict_Check(modules))
+        return;
+    n = PyDict_Size(modules);
+    if (n == watch_modules)
+        return;
+    watch_modules = n;
+    list = PyObject_CallNoArgs(watch_files);
+    if (!list || !PyList_Check(list)) {
+        wf_py_log_exception("--reload: listing the application's module files failed");
+        Py_XDECREF(list);
+        return;
+    }
+    for (i = 0; i < PyList_GET_SIZE(list); i++) {
+        char line[4097];
+        Py_ssize_t len;
+        const char *path = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(list, i), &len);
+        if (!path) {
+            PyErr_Clear();
+            continue;
+        }
+        if ((size_t)len + 1 > sizeof line || (size_t)len + 1 > PIPE_BUF)
+            continue;
+        memcpy(line, path, (size_t)len);
+        line[len] = '\n';
+        if (write(wf_watch_fd, line, (size_t)len + 1) < 0 && errno != EAGAIN)
+            break;
+    }
+    Py_DECREF(list);
+}
+
+static int watch_setup(void)
+{
+    PyObject *globals = NULL, *res = NULL;
+
+    if (wf_watch_fd < 0)
+        return 0;
+    globals = PyDict_New();
+    if (globals && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0)
+        res = PyRun_String(watch_source, Py_file_input, globals, globals);
+    if (res)
+        watch_files = Py_XNewRef(PyDict_GetItemString(globals, "files"));
+    if (!watch_files)
+        wf_py_log_exception("--reload: setting up the module list failed");
+    Py_XDECREF(res);
+    Py_XDECREF(globals);
+    report_modules();
+    return 0;
+}
+
 /* app_stderr: sys.stderr becomes a log stream like wsgi.errors, and the
  * tracebacks of --timeout are registered (a serving process; --check
  * leaves both alone). */
@@ -99,6 +189,8 @@ static int setup(const struct wf_config *cfg, const struct wf_wsgi_opts *opts, i
         wf_py_log_exception(NULL);
         return -1;
     }
+    if (app_stderr)
+        watch_setup();
     return 0;
 }
 
@@ -112,6 +204,7 @@ void wf_wsgi_teardown(void)
 {
     Py_CLEAR(application);
     Py_CLEAR(s_close);
+    Py_CLEAR(watch_files);
     wf_environ_fini();
 }
 
@@ -129,7 +222,11 @@ static void fail(struct wf_request *req, PyObject *sr)
     wf_req_label(req, label, sizeof label);
     if (req->client_gone) {
         PyErr_Clear();
-        wf_log(WF_LOG_INFO, "client went away during %s; response abandoned", label);
+        if (req->timed_out)
+            wf_log(WF_LOG_INFO, "gave up on %s: the web server made no progress for --io-timeout; "
+                   "response abandoned", label);
+        else
+            wf_log(WF_LOG_INFO, "client went away during %s; response abandoned", label);
         return;
     }
     if (!sr || !wf_response_headers_sent(sr)) {
@@ -233,6 +330,8 @@ done:
     Py_XDECREF(input);
     if (PyErr_Occurred())
         wf_py_log_exception("unexpected pending exception after a request");
+    if (watch_files)
+        report_modules();              /* --reload: modules imported since */
     wf_py_leave();
     wf_log_set_mirror(NULL, NULL);
 }

@@ -639,6 +639,37 @@ START_TEST(cfg_limits)
 }
 END_TEST
 
+START_TEST(cfg_preload_reload)
+{
+    struct wf_config cfg;
+
+    ck_assert_int_eq(parse(&cfg, ARGV("app.py")), WF_CONFIG_RUN);
+    ck_assert_int_eq(cfg.preload, 0);
+    ck_assert_int_eq(cfg.reload, 0);
+    ck_assert_int_eq(cfg.reload_mode, WF_RELOAD_GENERATION);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--preload", "--reload", "--reload-mode", "chain", "app.py"))
+                  == WF_CONFIG_RUN, "%s", err);
+    ck_assert_int_eq(cfg.preload, 1);
+    ck_assert_int_eq(cfg.reload, 1);
+    ck_assert_int_eq(cfg.reload_mode, WF_RELOAD_CHAIN);
+    wf_config_free(&cfg);
+    ck_assert_msg(parse(&cfg, ARGV("--reload-mode", "generation", "app.py")) == WF_CONFIG_RUN,
+                  "%s", err);
+    ck_assert_int_eq(cfg.reload_mode, WF_RELOAD_GENERATION);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--reload-mode", "Chain", "app.py")), WF_CONFIG_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--reload-mode"));
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--reload-mode", "app.py")), WF_CONFIG_ERROR);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--cgi", "--preload", "app.py")), WF_CONFIG_ERROR);
+    wf_config_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGV("--cgi", "--reload", "app.py")), WF_CONFIG_ERROR);
+    wf_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(cfg_threads_bounds)
 {
     struct wf_config cfg;
@@ -1009,6 +1040,7 @@ Suite *suite_config(void)
     tcase_add_test(cfg, cfg_script_name_forms);
     tcase_add_test(cfg, cfg_threads_bounds);
     tcase_add_test(cfg, cfg_limits);
+    tcase_add_test(cfg, cfg_preload_reload);
     tcase_add_test(cfg, cfg_help_version);
     tcase_add_test(cfg, cfg_reparse);
     tcase_add_test(cfg, cfg_reparse_after_cluster);

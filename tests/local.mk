@@ -48,7 +48,15 @@ WF_TESTS = \
 	tests/t-ops-logs.py \
 	tests/t-ops-max-body.py \
 	tests/t-ops-max-rss.py \
-	tests/t-ops-timeout.py
+	tests/t-ops-timeout.py \
+	tests/t-ops-preload.py \
+	tests/t-ops-reload.py \
+	tests/t-conn.py \
+	tests/t-acl.py \
+	tests/t-conn-nginx.py \
+	tests/t-hostile.py \
+	tests/t-faults.py \
+	tests/t-netns.py
 
 TESTS += $(WF_TESTS)
 EXTRA_DIST += $(WF_TESTS) tests/local.mk tests/README.md tests/wftest tests/web \

@@ -2,8 +2,10 @@
 through the request paths that own memory or Python references: environ,
 every wsgi.input mode, start_response validation failures, exceptions
 before and after headers, a client leaving mid-download, kept connections,
-SCGI.  Passes when memcheck reports no error and no definite leak.  Skipped
-in the sanitizer build (ASan and memcheck exclude each other)."""
+SCGI; and a 10,000-request soak (tests/wftest/soak.py: the mixed load of make
+soak, at -p 2 -t 4).  Passes when memcheck reports no error and no definite
+leak.  Skipped in the sanitizer build (ASan and memcheck exclude each
+other)."""
 
 import glob
 import os
@@ -15,6 +17,7 @@ import wftest as w
 from wftest import check
 from wftest import fcgi as fc
 from wftest import scgi as sc
+from wftest import soak
 
 SUPP = os.path.join(w.TESTS, "valgrind.supp")
 
@@ -25,16 +28,19 @@ def setup():
     return w.need_program("valgrind")
 
 
-def start(name, args, app):
-    """wsgi-fcgi under memcheck; ready when a worker says "serving"."""
+def start(name, args, app, stats=False):
+    """wsgi-fcgi under memcheck; ready when a worker says "serving" (with
+    stats: when every worker is ready)."""
     valgrind = setup()
     vg = [valgrind, "--tool=memcheck", "--trace-children=yes", "--leak-check=full",
           "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
           "--num-callers=40", "--suppressions=" + SUPP,
           "--log-file=" + w.tmp(name + ".vg.%p")]
     addr = args[args.index("-s") + 1]
+    st = ["--stats", "unix:" + w.tmp(name + ".stats")] if stats else []
     s = w.Server(name=name, addr=addr, env={"PYTHONMALLOC": "malloc"}, wait=False,
-                 argv=vg + [w.WSGI_FCGI] + args + [w.app(app)])
+                 argv=vg + [w.WSGI_FCGI] + st + args + [w.app(app)])
+    s.stats_addr = st[1] if stats else None
     s.wait_ready(timeout=120)
     return s
 
@@ -112,6 +118,16 @@ def test_scgi_paths():
         sc.request_raw(p.addr, raw, timeout=60)
     check(stop(p) == 0, "scgi server exits 0 on SIGTERM")
     memcheck_clean("scgi")
+
+
+def test_soak():
+    """The soak's mixed load, 10,000 requests, under memcheck."""
+    p = start("soak", ["-p", "2", "-t", "4", "--protocol", "auto",
+                       "-s", "unix:" + w.tmp("soak.sock")], "soak_app", stats=True)
+    soak.run(p, 10000, clients=4, rounds=2, warmup=1, timeout=300.0, time_limit=1800,
+             check_rss=False)
+    check(stop(p) == 0, "soak server exits 0 on SIGTERM")
+    memcheck_clean("soak")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ test skipped: raise Skip, or need_*()), 99 (the harness itself failed).
 
 What the library offers:
 
-* checks: check, eq, fail, ok, label (a prefix for the messages), wait_for;
+* checks: check, eq, fail, ok, label (a prefix for the messages), wait_for,
+  no_worker_died (no crash the master quietly repaired);
 * skipping: Skip, need_program, need_file, need_module, need_root;
 * places: tmpdir()/tmp() (one private temp dir per test file), free_port(),
   app(NAME) (tests/apps/NAME.py), TESTS, DATA, CONTRIB, WSGI_FCGI, PYTHON;
@@ -45,8 +46,10 @@ Time limits here are upper bounds on waits, never assertions on speed.
 """
 
 import contextlib
+import errno
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -247,21 +250,43 @@ def read(path, errors="replace"):
 _ports_given = set()
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(family=socket.AF_INET):
     """A TCP port nobody listens on right now (127.0.0.1, or ::1), and not
     one this test file was given before (the kernel may hand a port just
-    released out again: two calls in a row must not name the same one)."""
-    for _ in range(100):
+    released out again: two calls in a row must not name the same one).
+
+    The port is taken below the kernel's ephemeral range: a port from that
+    range can be taken between this call and the server's bind by any
+    outgoing connection on the machine (a test making 100,000 connections
+    cycles through all of them)."""
+    high = min(_ephemeral_low(), 65536) - 1
+    low = max(1024, high - 12000)
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(low, high)
+        if port in _ports_given:
+            continue
         s = socket.socket(family)
         try:
-            s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-            port = s.getsockname()[1]
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno in (errno.EADDRINUSE, errno.EACCES):
+                continue
+            raise
         finally:
             s.close()
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
-    raise HarnessError("no fresh free port after 100 tries")
+        _ports_given.add(port)
+        return port
+    raise HarnessError("no fresh free port after 200 tries")
 
 
 def have_ipv6():
@@ -795,3 +820,15 @@ def skip_file(reason):
 def log_has(server, pattern, since=0, timeout=10.0):
     """Wait (bounded) for a regex in server's log after offset since."""
     return server.log_has(pattern, since, timeout)
+
+
+WORKER_DIED = re.compile(r"worker \d+ (was killed by signal|exited with status [1-9])")
+
+
+def no_worker_died(server, what=None):
+    """One check: the master never logged a worker that crashed or exited
+    non-zero (a master at -p 1 replaces a crashed worker and still exits 0
+    on SIGTERM, so the exit status alone does not tell)."""
+    m = WORKER_DIED.search(server.text())
+    return check(m is None, "%s: no worker crashed" % (what or server.name),
+                 m and server.text()[max(0, m.start() - 300):m.end() + 100])

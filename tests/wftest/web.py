@@ -146,9 +146,14 @@ def nginx_site(conf, port, upstream, prefix=None, keep_conn=False, fake_https=Fa
     return text
 
 
-def start_nginx(name, sites, http_extra="", wait_port=None, wait_path="/"):
-    """One nginx (master_process off) serving the server blocks SITES;
-    waits until wait_port (default: the first listen port) answers."""
+def start_nginx(name, sites, http_extra="", wait_port=None, wait_path="/", workers=1):
+    """One nginx serving the server blocks SITES; waits until wait_port
+    (default: the first listen port) answers.  workers: nginx's
+    worker_processes; 1 runs one process (master_process off), more a
+    master (still in the foreground, our child) with that many workers,
+    each with its own upstream keepalive pool; run by root, those workers
+    are www-data (nginx_user()), as on Debian: give wsgi-fcgi
+    owner_args()."""
     nginx = w.need_program(NGINX)
     w.need_file("/etc/nginx/fastcgi_params", "nginx-common")
     d = w.tmp(name)
@@ -158,9 +163,15 @@ def start_nginx(name, sites, http_extra="", wait_port=None, wait_path="/"):
         body.append(NGINX_FAKE_HTTPS_MAP)
     for i, s in enumerate(sites):
         body.append("include %s;" % _save(s, name, "site%d.conf" % i))
+    procs = []
+    if workers != 1:
+        procs = [("master_process off;", "master_process on;"),
+                 ("worker_processes 1;", "worker_processes %d;" % workers)]
+        if nginx_user():
+            procs.append(("daemon off;", "daemon off;\nuser %s;" % nginx_user()))
     conf = render(os.path.join(WEB, "nginx.conf"),
                   {"PREFIX": d, "ERROR_LOG": d + "/error.log",
-                   "HTTP": "\n".join("    " + b for b in body)})
+                   "HTTP": "\n".join("    " + b for b in body)}, replace=procs)
     cpath = _save(conf, name, "nginx.conf")
     t = subprocess.run([nginx, "-t", "-q", "-p", d, "-c", cpath, "-e", "stderr"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
@@ -175,6 +186,19 @@ def start_nginx(name, sites, http_extra="", wait_port=None, wait_path="/"):
         wait_port = int(re.search(r"listen 127\.0\.0\.1:(\d+)", sites[0]).group(1))
     http_client.wait_http(wait_port, p, wait_path)
     return p
+
+
+def nginx_user():
+    """The user nginx's worker processes run as under a master started by
+    root (www-data), or None (one process, or we are not root)."""
+    return apache_user()
+
+
+def owner_args():
+    """wsgi-fcgi's options that let nginx_user() (or Apache's user) reach
+    its unix socket: --socket-owner when we are root, else none."""
+    u = apache_user()
+    return ["--socket-owner", u] if u else []
 
 
 def nginx_error_log(proc):
