@@ -148,7 +148,12 @@ void wf_rss_after_request(unsigned long long limit_kb)
     kb = resident_kb();
     if (kb < 0)
         return;
-    atomic_store(&wf_my_slot->rss_kb, kb);
+    /* The largest figure: request threads measure at once, and a smaller
+     * one stored after a larger one made the worker ask to retire would
+     * log a figure under the limit. */
+    for (long long seen = atomic_load(&wf_my_slot->rss_kb);
+         kb > seen && !atomic_compare_exchange_weak(&wf_my_slot->rss_kb, &seen, kb);)
+        ;
     if ((unsigned long long)kb > limit_kb)
         atomic_store(&wf_my_slot->retire, WF_RETIRE_MAX_RSS);
 }

@@ -81,9 +81,9 @@ struct wf_worker_slot {
     /* The worker's connections, by state (dispatch.h), and how many of
      * them have been kept for another request. */
     _Atomic unsigned conns_reading, conns_idle, conns_ready, conns_busy, conns_kept;
-    _Atomic long long rss_kb;        /* resident set after its last request
-                                      * (measured with --max-rss; once it asked
-                                      * to retire, the figure that made it) */
+    _Atomic long long rss_kb;        /* the largest resident set measured after
+                                      * a request (with --max-rss); once it asked
+                                      * to retire, the figure that made it */
     _Atomic int retire;              /* enum wf_retire_cause, set by the worker */
     _Atomic int stop_cause;          /* enum wf_stop_cause */
     struct wf_counters counters;
