@@ -103,7 +103,7 @@ def encode_params(pairs):
 def as_bytes(s):
     if isinstance(s, bytes):
         return s
-    if isinstance(s, bytearray):
+    if isinstance(s, (bytearray, memoryview)):
         return bytes(s)
     return str(s).encode("latin-1")
 

@@ -46,19 +46,15 @@ import time
 
 try:
     from .cgi_response import CGIResponse
-except ImportError:          # run as a script: python3 tests/wftest/fcgi.py
+    from .fcgi import as_bytes, connect, parse_address
+except ImportError:          # run as a script: python3 tests/wftest/scgi.py
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from cgi_response import CGIResponse  # noqa: E402
+    from fcgi import as_bytes, connect, parse_address  # noqa: E402
 
 
 # --------------------------------------------------------------------------
 # Encoding
-
-def as_bytes(s):
-    if isinstance(s, (bytes, bytearray, memoryview)):
-        return bytes(s)
-    return str(s).encode("latin-1")
-
 
 def netstring(data):
     data = as_bytes(data)
@@ -99,38 +95,6 @@ def default_params(method="GET", path="/", query="", body=b"", extra=(),
         pairs.append((b"CONTENT_TYPE", as_bytes(content_type)))
     pairs.extend((as_bytes(n), as_bytes(v)) for n, v in extra)
     return pairs
-
-
-# --------------------------------------------------------------------------
-# Addresses
-
-def parse_address(addr):
-    """Return (family, sockaddr) for unix:PATH, PATH, HOST:PORT, [V6]:PORT."""
-    if addr.startswith("unix:"):
-        return socket.AF_UNIX, addr[5:]
-    if "/" in addr:
-        return socket.AF_UNIX, addr
-    if addr.startswith("["):
-        end = addr.find("]")
-        if end < 0 or addr[end + 1:end + 2] != ":":
-            raise ValueError("bad address: %r" % addr)
-        return socket.AF_INET6, (addr[1:end], int(addr[end + 2:]))
-    host, sep, port = addr.rpartition(":")
-    if not sep:
-        raise ValueError("bad address: %r" % addr)
-    return socket.AF_INET, (host or "127.0.0.1", int(port))
-
-
-def connect(addr, timeout=30.0):
-    family, sa = parse_address(addr)
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sa)
-    except BaseException:
-        s.close()
-        raise
-    return s
 
 
 # --------------------------------------------------------------------------
