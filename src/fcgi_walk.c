@@ -102,11 +102,62 @@ static enum wf_fw_event record_begins(struct wf_fcgi_walk *w)
     }
 }
 
+/* The offset of the first NUL or '=' among n bytes, or n.  Eight bytes at
+ * a time (a byte is zero in x exactly when the high bit survives
+ * (x - 0x01..) & ~x & 0x80..); the byte loop finds which one. */
+static inline size_t name_scan(const unsigned char *b, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const uint64_t eqs = ones * '=';
+    size_t i = 0;
+
+    uint64_t x, y;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, b + i, 8);
+        y = x ^ eqs;
+        if (((x - ones) & ~x & highs) | ((y - ones) & ~y & highs))
+            break;
+    }
+    if (i < n && n >= 8 && i + 8 > n) {
+        /* the last bytes, as the eight that end the name */
+        memcpy(&x, b + n - 8, 8);
+        y = x ^ eqs;
+        if (!(((x - ones) & ~x & highs) | ((y - ones) & ~y & highs)))
+            return n;
+    }
+    for (; i < n; i++)
+        if (b[i] == '\0' || b[i] == '=')
+            return i;
+    return n;
+}
+
+/* Reads a pair length at *at of b[0..n) into *v: 1, or 0 when its bytes are
+ * not all there. */
+static inline int get_len_at(const unsigned char *b, size_t n, size_t *at, uint32_t *v)
+{
+    const unsigned char *p = b + *at;
+
+    if (*at >= n)
+        return 0;
+    if (!(p[0] & 0x80)) {
+        *v = p[0];
+        *at += 1;
+        return 1;
+    }
+    if (n - *at < 4)
+        return 0;
+    *v = ((uint32_t)(p[0] & 0x7f) << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+    *at += 4;
+    return 1;
+}
+
 /* Feeds PARAMS content to the pair decoder.  -1 when a declared length is
  * longer than a head may be, -2 when a name holds a NUL or '=' byte (libfcgi
  * hands params over as "NAME=VALUE" C strings: such a name would be dropped
  * or split elsewhere); *bad is then the bytes up to and including the
- * offending byte. */
+ * offending byte.  Lengths whose bytes are all at hand are read directly;
+ * one split between two records is gathered in lenbuf. */
 static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, size_t *bad)
 {
     const unsigned char *first = b;
@@ -114,13 +165,27 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
     while (n > 0) {
         uint32_t v;
 
-        if (w->pair_state == 2) {
-            size_t take = w->name_len < n ? w->name_len : n, i;
-            for (i = 0; i < take; i++) {
-                if (b[i] == '\0' || b[i] == '=') {
-                    *bad = (size_t)(b - first) + i + 1;
+        if (w->pair_state == 0 && w->lenpos == 0) {
+            /* A whole pair at hand, as in nearly every head: at once. */
+            size_t at = 0, i;
+            uint32_t nl, vl;
+            if (get_len_at(b, n, &at, &nl) && get_len_at(b, n, &at, &vl) &&
+                nl <= w->max_head && vl <= w->max_head && (uint64_t)nl + vl <= n - at) {
+                if ((i = name_scan(b + at, nl)) < nl) {
+                    *bad = (size_t)(b - first) + at + i + 1;
                     return -2;
                 }
+                b += at + nl + vl;
+                n -= at + nl + vl;
+                w->nparams++;
+                continue;
+            }
+        }
+        if (w->pair_state == 2) {
+            size_t take = w->name_len < n ? w->name_len : n, i = name_scan(b, take);
+            if (i < take) {
+                *bad = (size_t)(b - first) + i + 1;
+                return -2;
             }
             w->name_len -= (uint32_t)take;
             b += take;
@@ -138,17 +203,24 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
                 w->pair_state = 0;
             continue;
         }
-        if (w->lenpos == 0)
-            w->lenneed = (b[0] & 0x80) ? 4 : 1;
-        w->lenbuf[w->lenpos++] = *b++;
-        n--;
-        if (w->lenpos < w->lenneed)
-            continue;
-        w->lenpos = 0;
-        v = w->lenneed == 1
-            ? w->lenbuf[0]
-            : ((uint32_t)(w->lenbuf[0] & 0x7f) << 24) | ((uint32_t)w->lenbuf[1] << 16) |
-              ((uint32_t)w->lenbuf[2] << 8) | w->lenbuf[3];
+        if (w->lenpos == 0 && !(b[0] & 0x80)) {
+            v = b[0];
+            b++;
+            n--;
+        } else if (w->lenpos == 0 && n >= 4) {
+            v = ((uint32_t)(b[0] & 0x7f) << 24) | ((uint32_t)b[1] << 16) |
+                ((uint32_t)b[2] << 8) | b[3];
+            b += 4;
+            n -= 4;
+        } else {
+            w->lenbuf[w->lenpos++] = *b++;    /* a four-byte length, split */
+            n--;
+            if (w->lenpos < 4)
+                continue;
+            w->lenpos = 0;
+            v = ((uint32_t)(w->lenbuf[0] & 0x7f) << 24) | ((uint32_t)w->lenbuf[1] << 16) |
+                ((uint32_t)w->lenbuf[2] << 8) | w->lenbuf[3];
+        }
         if (v > w->max_head) {
             *bad = (size_t)(b - first);
             return -1;

@@ -84,7 +84,7 @@ struct wf_fcgi_walk {
      * bytes (name_len left), 3 the value's (pair_skip left). */
     int pair_state;
     unsigned char lenbuf[4];
-    unsigned lenpos, lenneed;
+    unsigned lenpos;
     uint32_t name_len;
     uint64_t pair_skip;
 

@@ -402,6 +402,45 @@ START_TEST(walk_param_name_nul_or_equals)
 }
 END_TEST
 
+/* The name check reads eight bytes at a time: a NUL or '=' is found at every
+ * position of a long name, and a clean long name passes. */
+START_TEST(walk_param_name_bad_byte_every_position)
+{
+    unsigned at, bad_byte;
+
+    for (bad_byte = 0; bad_byte < 2; bad_byte++) {
+        for (at = 0; at <= 41; at++) {
+            static struct stream s;
+            unsigned char p[128];
+            char name[41];
+            size_t n = 0;
+            struct walked w;
+
+            memset(name, 'N', sizeof name);
+            if (at < sizeof name)
+                name[at] = bad_byte ? '=' : '\0';
+            s.len = 0;
+            begin_request(&s);
+            n += encode_len(p + n, sizeof name);
+            n += encode_len(p + n, 1);
+            memcpy(p + n, name, sizeof name);
+            n += sizeof name;
+            p[n++] = 'v';
+            record(&s, PARAMS, p, n, 0);
+            record(&s, PARAMS, NULL, 0, 0);
+            record(&s, STDIN, NULL, 0, 0);
+            walk(&s, MAX_HEAD, &w);
+            if (at == sizeof name) {
+                expect_events(&w, "HE");
+            } else {
+                expect_events(&w, "X");
+                ck_assert_uint_eq(w.at[0], 8 + 8 + 8 + 2 + at + 1);
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(walk_param_value_with_equals)
 {
     static struct stream s;
@@ -896,6 +935,7 @@ Suite *suite_fcgi_walk(void)
 
     tcase_add_test(bad, walk_huge_name_length);
     tcase_add_test(bad, walk_huge_name_length_split);
+    tcase_add_test(bad, walk_param_name_bad_byte_every_position);
     tcase_add_test(bad, walk_huge_value_length);
     tcase_add_test(bad, walk_huge_after_valid_pairs);
     tcase_add_test(bad, walk_huge_deep_in_params);
