@@ -57,6 +57,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -77,6 +78,7 @@
 #define KEEPIDLE_S 60            /* TCP keep-alive: probe after 60 s idle, */
 #define KEEPINTVL_S 10           /* every 10 s, */
 #define KEEPCNT 6                /* 6 unanswered probes and the connection is gone */
+#define HANDOFF_BATCH 64         /* kept connections handed over in one datagram */
 
 struct conn_list {
     struct wf_conn *head, *tail;
@@ -103,7 +105,8 @@ struct wf_dispatch {
     struct conn_list reading, idle, ready;
     unsigned nconns, busy, nkept;
     int balancing;                   /* leaving new connections to lighter workers */
-    unsigned long long accepted, timed_out, evicted, refused;
+    unsigned long long accepted, timed_out, evicted, refused, handed, adopted;
+    long long handoff_logged_ms;
     struct { unsigned char *buf; size_t cap; } spare[SPARE_BUFS];
     unsigned nspare;
 
@@ -111,8 +114,8 @@ struct wf_dispatch {
     struct epoll_event events[NEVENTS];
 };
 
-/* epoll tags for the two descriptors that are not connections */
-static char listen_tag, wake_tag;
+/* epoll tags for the descriptors that are not connections */
+static char listen_tag, wake_tag, handoff_tag;
 
 enum head { HEAD_MORE, HEAD_READY, HEAD_CLOSE };
 
@@ -592,6 +595,154 @@ static void accept_one(struct wf_dispatch *d, long long now)
     conn_input(d, c, now);
 }
 
+/* ---- handing kept connections over ---------------------------------------
+ *
+ * A worker that stops (a reload, --max-requests, --max-rss, fewer workers)
+ * gives its idle kept connections to the workers that go on, over a
+ * datagram socket pair every worker inherits from the master: the web
+ * server keeps the connection and never sees it closed.  Closing it instead
+ * races with the web server: nginx reuses the connection it cached last, and
+ * a request it sends just as the close arrives fails (a POST is not retried:
+ * a 502).  FastCGI cannot announce a close.  When the whole server stops,
+ * there is nobody to give them to and they are closed. */
+
+static int handoff_allowed(const struct wf_dispatch *d)
+{
+    return d->o.handoff_fd[0] >= 0 && (!d->o.successor || d->o.successor(d->o.hook_ctx));
+}
+
+/* One datagram carrying n descriptors.  0, or -1 when nothing was sent. */
+static int handoff_send(const struct wf_dispatch *d, const int *fds, unsigned n)
+{
+    char byte = 'k';
+    struct iovec iov = { &byte, 1 };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int) * HANDOFF_BATCH)];
+    } u;
+    struct msghdr msg;
+    struct cmsghdr *cm;
+    ssize_t r;
+
+    memset(&msg, 0, sizeof msg);
+    memset(&u, 0, sizeof u);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+    do
+        r = sendmsg(d->o.handoff_fd[0], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    return r == 1 ? 0 : -1;
+}
+
+/* Hands n (at most HANDOFF_BATCH) idle kept connections over; they are
+ * closed here either way (a descriptor in flight keeps its connection).
+ * Each leaves this loop's epoll first: epoll forgets a registration only
+ * when the connection itself goes, not with this process's descriptor. */
+static void hand_off(struct wf_dispatch *d, struct wf_conn **cs, unsigned n, long long now)
+{
+    int fds[HANDOFF_BATCH];
+    struct epoll_event ev;
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        fds[i] = cs[i]->fd;
+        if (cs[i]->in_epoll)
+            epoll_ctl(d->epfd, EPOLL_CTL_DEL, cs[i]->fd, &ev);
+        cs[i]->in_epoll = 0;
+    }
+    if (handoff_send(d, fds, n) == 0) {
+        d->handed += n;
+    } else if (now - d->handoff_logged_ms >= 1000) {
+        wf_log(WF_LOG_WARNING, "could not hand %u kept connection%s to the other workers (%s): "
+               "closing %s", n, n > 1 ? "s" : "", strerror(errno), n > 1 ? "them" : "it");
+        d->handoff_logged_ms = now;
+    }
+    for (i = 0; i < n; i++)
+        conn_close(d, cs[i]);
+}
+
+/* Takes one connection another worker handed over: an idle kept FastCGI
+ * connection (the web server may already have sent its next request). */
+static void adopt_one(struct wf_dispatch *d, int fd, long long now)
+{
+    struct wf_conn *c;
+
+    if (d->nconns >= d->o.max_conns)
+        evict_one(d, now);
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        wf_log(WF_LOG_ERROR, "out of memory taking over a kept connection");
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    c->proto = WF_PROTO_FCGI;
+    c->io_timeout_ms = (int)d->o.io_timeout_ms;
+    wf_fcgi_walk_init(&c->walk, d->o.max_head);
+    c->state = WF_CONN_BUSY;       /* in no list yet */
+    set_state(d, c, WF_CONN_IDLE, now);
+    c->kept = 1;
+    d->nkept++;
+    d->nconns++;
+    d->adopted++;
+    if (conn_arm(d, c) < 0)
+        conn_close(d, c);
+}
+
+/* Takes every connection waiting on the hand-over socket. */
+static void adopt(struct wf_dispatch *d, long long now)
+{
+    unsigned taken = 0;
+
+    for (;;) {
+        char byte;
+        struct iovec iov = { &byte, 1 };
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int) * HANDOFF_BATCH)];
+        } u;
+        struct msghdr msg;
+        struct cmsghdr *cm;
+        ssize_t r;
+
+        memset(&msg, 0, sizeof msg);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof u.buf;
+        r = recvmsg(d->o.handoff_fd[1], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;          /* EAGAIN: another worker was quicker, or all taken */
+        for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+                unsigned k, nfd = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                int fds[HANDOFF_BATCH];
+                if (nfd > HANDOFF_BATCH)
+                    nfd = HANDOFF_BATCH;
+                memcpy(fds, CMSG_DATA(cm), sizeof(int) * nfd);
+                for (k = 0; k < nfd; k++)
+                    adopt_one(d, fds[k], now);
+                taken += nfd;
+            }
+        }
+        if (msg.msg_flags & MSG_CTRUNC)
+            wf_log(WF_LOG_WARNING, "a hand-over of kept connections was cut short: the kernel "
+                   "closed the rest");
+    }
+    if (taken)
+        wf_log(WF_LOG_INFO, "took over %u kept connection%s from a stopping worker", taken,
+               taken > 1 ? "s" : "");
+}
+
 /* ---- the loop -------------------------------------------------------------- */
 
 static void counts(const struct wf_dispatch *d, struct wf_dispatch_counts *out)
@@ -605,6 +756,8 @@ static void counts(const struct wf_dispatch *d, struct wf_dispatch_counts *out)
     out->timed_out = d->timed_out;
     out->evicted = d->evicted;
     out->refused = d->refused;
+    out->handed = d->handed;
+    out->adopted = d->adopted;
 }
 
 static void publish(const struct wf_dispatch *d)
@@ -627,8 +780,20 @@ static void stop_step(struct wf_dispatch *d, long long now)
     if (!d->stopping_ms) {
         d->stopping_ms = now;
         listen_arm(d, 0);
-        /* The wake pipe stays readable: stop watching it. */
+        /* The wake pipe stays readable: stop watching it; and take no more
+         * connections from other stopping workers. */
         epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->o.wake_fd, &ev);
+        if (d->o.handoff_fd[1] >= 0)
+            epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->o.handoff_fd[1], &ev);
+        if (d->idle.n && handoff_allowed(d)) {
+            while (d->idle.head) {
+                struct wf_conn *cs[HANDOFF_BATCH], *c;
+                unsigned n = 0;
+                for (c = d->idle.head; c && n < HANDOFF_BATCH; c = c->next)
+                    cs[n++] = c;
+                hand_off(d, cs, n, now);
+            }
+        }
     }
     if (d->reading.n + d->idle.n > 0 && now - d->stopping_ms < STOP_GRACE_MS)
         return;
@@ -737,7 +902,10 @@ static void lead(struct wf_dispatch *d)
             void *p = d->events[i].data.ptr;
             if (p == &listen_tag)
                 listen_ready = 1;
-            else if (p != &wake_tag)
+            else if (p == &handoff_tag) {
+                if (!*d->o.stopping)
+                    adopt(d, now);
+            } else if (p != &wake_tag)
                 conn_input(d, p, now);
         }
         if (listen_ready && d->listen_armed)
@@ -811,7 +979,10 @@ void wf_dispatch_done(struct wf_dispatch *d, struct wf_conn *c, int keep)
 
     pthread_mutex_lock(&d->lock);
     d->busy--;
-    if (!keep || c->broken || d->stopped || d->stopping_ms || *d->o.stopping) {
+    if (keep && !c->broken && c->end == c->start &&
+        (d->stopped || d->stopping_ms || *d->o.stopping) && handoff_allowed(d)) {
+        hand_off(d, &c, 1, now);
+    } else if (!keep || c->broken || d->stopped || d->stopping_ms || *d->o.stopping) {
         conn_close(d, c);
     } else if (c->end > c->start) {
         /* The peer sent its next request before this response ended. */
@@ -898,6 +1069,17 @@ struct wf_dispatch *wf_dispatch_new(const struct wf_dispatch_opts *opts, char *e
         free(d);
         return NULL;
     }
+    /* Level-triggered and not exclusive: a worker that is stopping leaves
+     * a hand-over to the others, who must all see it. */
+    if (d->o.handoff_fd[1] >= 0) {
+        ev.events = EPOLLIN;
+        ev.data.ptr = &handoff_tag;
+        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->o.handoff_fd[1], &ev) < 0) {
+            wf_log(WF_LOG_WARNING, "epoll_ctl on the hand-over socket: %s: this worker takes "
+                   "no kept connections from stopping workers", strerror(errno));
+            d->o.handoff_fd[1] = -1;
+        }
+    }
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->cond, NULL);
     return d;
@@ -907,6 +1089,9 @@ void wf_dispatch_free(struct wf_dispatch *d)
 {
     if (!d)
         return;
+    if (d->handed)
+        wf_log(WF_LOG_INFO, "handed %llu kept connection%s over to the other workers", d->handed,
+               d->handed > 1 ? "s" : "");
     while (d->idle.head)
         conn_close(d, d->idle.head);
     while (d->reading.head)

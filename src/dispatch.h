@@ -33,6 +33,8 @@ struct wf_dispatch_counts {
     unsigned reading, idle, ready, busy;
     unsigned kept;                    /* of all those, kept at least once */
     unsigned long long accepted, timed_out, evicted, refused;
+    unsigned long long handed, adopted;   /* kept connections given to / taken from
+                                           * other workers */
 };
 
 struct wf_conn {
@@ -72,13 +74,22 @@ struct wf_dispatch_opts {
     unsigned max_conns;         /* --max-connections, per worker */
     unsigned long fcgi_max_conns, fcgi_max_reqs;   /* FCGI_GET_VALUES answers */
 
+    /* Kept connections of a stopping worker go to the other workers (a
+     * datagram socket pair shared by all: [0] sends, [1] receives), so a
+     * reload or a recycle closes none under the web server.  -1, -1: none;
+     * they are closed. */
+    int handoff_fd[2];
+
     /* Optional hooks, called with the loop's lock held: publish gets the
      * counts whenever they may have changed; lighter_elsewhere says whether
      * another worker with a free thread holds fewer kept connections than
-     * kept (then this one leaves new connections to it). */
+     * kept (then this one leaves new connections to it); successor says
+     * whether, now that this worker stops, other workers will serve on
+     * (not when the whole server shuts down). */
     void *hook_ctx;
     void (*publish)(void *ctx, const struct wf_dispatch_counts *counts);
     int (*lighter_elsewhere)(void *ctx, unsigned kept);
+    int (*successor)(void *ctx);
 };
 
 /* Creates the loop (epoll) for one worker.  NULL with err on failure. */

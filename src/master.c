@@ -1029,6 +1029,13 @@ static int master_start(struct master *m, sigset_t *waitmask, struct wf_listener
             wf_log(WF_LOG_WARNING, "pipe: %s: --timeout will kill without tracebacks", strerror(errno));
         }
     }
+    /* Kept connections a stopping worker hands to the others (dispatch.c);
+     * the master only keeps the pair open across generations. */
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, wf_handoff_fd) < 0) {
+        wf_log(WF_LOG_WARNING, "socketpair: %s: a stopping worker will close its kept "
+               "connections instead of handing them over", strerror(errno));
+        wf_handoff_fd[0] = wf_handoff_fd[1] = -1;
+    }
     if (cfg->reload) {
         int fds[2];
         m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -1380,6 +1387,9 @@ static void master_shutdown(struct master *m, struct wf_listener *stats)
         close(m->dump_rd);
     if (m->dump_wr >= 0)
         close(m->dump_wr);
+    for (k = 0; k < 2; k++)
+        if (wf_handoff_fd[k] >= 0)
+            close(wf_handoff_fd[k]);
     if (m->watch_rd >= 0)
         close(m->watch_rd);
     if (m->watch_wr >= 0)

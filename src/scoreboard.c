@@ -17,6 +17,7 @@ struct wf_worker_slot *wf_my_slot;
 struct wf_scoreboard *wf_board;
 int wf_dump_fd = -1;
 int wf_watch_fd = -1;
+int wf_handoff_fd[2] = { -1, -1 };
 
 int wf_gettid(void)
 {

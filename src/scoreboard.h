@@ -135,6 +135,11 @@ extern int wf_dump_fd;
  * master watches them with inotify and reloads when one changes. */
 extern int wf_watch_fd;
 
+/* Kept connections of a stopping worker go to the others: a datagram
+ * socket pair the master makes and every worker inherits; [0] sends,
+ * [1] receives (SCM_RIGHTS).  -1, -1 without a master. */
+extern int wf_handoff_fd[2];
+
 /* The calling thread's kernel tid (cached per thread). */
 int wf_gettid(void);
 

@@ -339,6 +339,14 @@ static int lighter_elsewhere(void *ctx, unsigned kept)
     return 0;
 }
 
+/* Whether other workers serve on once this one stops: not when the master
+ * shuts the whole server down. */
+static int successor(void *ctx)
+{
+    (void)ctx;
+    return wf_my_slot && atomic_load(&wf_my_slot->stop_cause) != WF_STOP_SHUTDOWN;
+}
+
 static int start_dispatch(const struct wf_config *cfg, struct wf_server *srv, const struct wf_listener *l,
                           char *err, size_t errlen)
 {
@@ -361,6 +369,9 @@ static int start_dispatch(const struct wf_config *cfg, struct wf_server *srv, co
     o.fcgi_max_reqs = (unsigned long)cfg->threads * cfg->processes;
     o.publish = publish_counts;
     o.lighter_elsewhere = lighter_elsewhere;
+    o.handoff_fd[0] = wf_handoff_fd[0];
+    o.handoff_fd[1] = wf_handoff_fd[1];
+    o.successor = successor;
     srv->dispatch = wf_dispatch_new(&o, err, errlen);
     return srv->dispatch ? 0 : -1;
 }

@@ -32,6 +32,7 @@ WF_TESTS = \
 	tests/t-pm-keepalive.py \
 	tests/t-pm-signals.py \
 	tests/t-pm-stats.py \
+	tests/t-pm-handoff.py \
 	tests/t-pm-reload.py \
 	tests/t-pm-recycle.py \
 	tests/t-pm-logs.py \

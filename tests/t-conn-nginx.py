@@ -9,7 +9,10 @@ server block rendered from contrib/nginx:
   wsgi-fcgi -p 1 -t 1 and -p 2 -t 2: 20,000 mixed GET and POST requests
   (bodies of many sizes, echoed and checked) from 32 keep-alive clients,
   not one 502 and every answer right; wsgi-fcgi closed no connection and
-  nginx did reuse them.
+  nginx did reuse them.  The same at -p 2 -t 2 --max-requests 400, where
+  some 50 workers stop under the load and hand their kept connections to
+  the others (a worker that closed them used to race nginx: a POST sent
+  on a connection just closed is a 502).
 * An empty 200 without Content-Length reaches the client with
   Content-Length: 0 and not chunked; a 204 has no Content-Length (with and
   without kept upstream connections).
@@ -215,6 +218,12 @@ def test_keepalive_p1_t1():
 
 def test_keepalive_p2_t2():
     keepalive_case(["-p", "2", "-t", "2"])
+
+
+def test_keepalive_while_workers_recycle():
+    # Some 50 workers stop under the load and hand their kept connections
+    # over: nginx sees none closed, so no POST becomes a 502.
+    keepalive_case(["-p", "2", "-t", "2", "--max-requests", "400"])
 
 
 # ------------------------------------------------------------------ empty bodies

@@ -52,7 +52,7 @@ def test_serves_what_the_file_says():
     st = srv.stats()
     w.eq(len(w.ready_pids(st)), 2, "processes = 2 from the file: two workers")
     w.eq(st["master"]["threads"], 2, "threads = 2 from the file")
-    load = Load(srv.addr, clients=4, count=50, retry_stale=True)
+    load = Load(srv.addr, clients=4, count=50)
     w.check(load.run(60), "200 requests done")
     w.log("# %s" % load.summary())
     w.eq(load.failed, 0, "no request failed")

@@ -49,7 +49,7 @@ def run(procs, base, pause):
     name = "rss%d" % procs
     srv = pm_server(name, ["-p", str(procs), "-t", "2", "--max-rss", str(limit)],
                     app=APP, env={"WF_GROW_MB": "1"})
-    kept = Load(srv.addr, clients=3, count=70, retry_stale=True, pause=pause)
+    kept = Load(srv.addr, clients=3, count=70, pause=pause)
     short = Load(srv.addr, clients=3, count=70, keep=False, pause=pause)
     seen = {"max": 0}
     done = threading.Event()

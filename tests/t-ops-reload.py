@@ -95,7 +95,7 @@ def chain_reload(name, extra):
     w.eq(len(old), n, "%d workers" % n)
     sampler = Sampler(srv.pid)
     sampler.start()
-    kept = Load(srv.addr, clients=3, retry_stale=True, pause=0.002).start()
+    kept = Load(srv.addr, clients=3, pause=0.002).start()
     short = Load(srv.addr, clients=2, keep=False, pause=0.002).start()
     w.check(kept.wait_for(200) and short.wait_for(200), "client loops running")
     write_version(path, "two-chained")

@@ -49,7 +49,7 @@ def test_timeout():
 def test_max_requests():
     srv = pm_server("maxreq", ["-p", "2", "-t", "2", "--max-requests", "100"])
     first = w.ready_pids(srv.stats())
-    kept = Load(srv.addr, clients=2, count=250, retry_stale=True)
+    kept = Load(srv.addr, clients=2, count=250)
     short = Load(srv.addr, clients=2, count=250, keep=False)
     kept.start()
     short.start()

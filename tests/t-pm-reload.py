@@ -46,7 +46,7 @@ def test_reload_under_load():
     srv = pm_server("reload", ["-p", "2", "-t", "2"], app=path)
     old = w.ready_pids(srv.stats())
     w.eq(version_of(srv), "one", "version one before the reload")
-    kept = Load(srv.addr, clients=3, retry_stale=True, pause=0.002).start()
+    kept = Load(srv.addr, clients=3, pause=0.002).start()
     short = Load(srv.addr, clients=2, keep=False, pause=0.002).start()
     w.check(kept.wait_for(300) and short.wait_for(300), "client loops running")
 
@@ -87,7 +87,7 @@ def test_broken_reload_keeps_old_workers():
     shutil.copy(w.app("pm_app"), path)
     srv = pm_server("badreload", ["-p", "2", "-t", "1"], app=path)
     old = w.ready_pids(srv.stats())
-    load = Load(srv.addr, clients=2, retry_stale=True, pause=0.002).start()
+    load = Load(srv.addr, clients=2, pause=0.002).start()
     write_version(path, "broken", broken=True)
     srv.kill(signal.SIGHUP)
     w.check(w.wait_for(lambda: "reload failed" in srv.text(), 30),

@@ -39,7 +39,7 @@ def parse_unit(path):
 
 
 def serve_and_check(srv, what):
-    load = Load(srv.addr, clients=4, count=100, retry_stale=True)
+    load = Load(srv.addr, clients=4, count=100)
     w.check(load.run(60), "%s: 400 requests done" % what)
     w.log("# %s: %s" % (what, load.summary()))
     w.eq(load.failed, 0, "%s: no request failed" % what)

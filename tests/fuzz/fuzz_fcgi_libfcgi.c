@@ -203,6 +203,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     o.max_conns = 16;
     o.fcgi_max_conns = 4;
     o.fcgi_max_reqs = 4;
+    o.handoff_fd[0] = o.handoff_fd[1] = -1;
     disp = wf_dispatch_new(&o, err, sizeof err);
     if (!disp) {
         fprintf(stderr, "wf_dispatch_new: %s\n", err);
