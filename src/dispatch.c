@@ -793,6 +793,7 @@ static void stop_step(struct wf_dispatch *d, long long now)
                     cs[n++] = c;
                 hand_off(d, cs, n, now);
             }
+            publish(d);
         }
     }
     if (d->reading.n + d->idle.n > 0 && now - d->stopping_ms < STOP_GRACE_MS)

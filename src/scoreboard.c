@@ -95,6 +95,7 @@ void wf_counters_add(struct wf_counter_totals *t, const struct wf_counters *c)
     t->conns_timed_out += atomic_load_explicit(&c->conns_timed_out, memory_order_relaxed);
     t->conns_evicted += atomic_load_explicit(&c->conns_evicted, memory_order_relaxed);
     t->conns_refused += atomic_load_explicit(&c->conns_refused, memory_order_relaxed);
+    t->conns_handed += atomic_load_explicit(&c->conns_handed, memory_order_relaxed);
 }
 
 long long wf_now_ms(void)

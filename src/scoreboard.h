@@ -48,6 +48,7 @@ struct wf_counters {
     _Atomic unsigned long long duration[WF_DURATION_BUCKETS];
     _Atomic unsigned long long duration_sum_us;
     _Atomic unsigned long long conns_accepted, conns_timed_out, conns_evicted, conns_refused;
+    _Atomic unsigned long long conns_handed;   /* kept ones given to other workers at a stop */
 };
 
 /* The same, summed over workers that are gone (the master's, no atomics). */
@@ -56,6 +57,7 @@ struct wf_counter_totals {
     unsigned long long duration[WF_DURATION_BUCKETS];
     unsigned long long duration_sum_us;
     unsigned long long conns_accepted, conns_timed_out, conns_evicted, conns_refused;
+    unsigned long long conns_handed;
 };
 
 /* Counts one request of a worker: protocol 0 FastCGI, 1 SCGI. */

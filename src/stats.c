@@ -266,6 +266,10 @@ char *wf_stats_metrics(const struct wf_stats_view *v, size_t *lenp)
     fprintf(f, "wsgi_fcgi_connections_closed_total{reason=\"header_timeout\"} %llu\n", t.conns_timed_out);
     fprintf(f, "wsgi_fcgi_connections_closed_total{reason=\"evicted\"} %llu\n", t.conns_evicted);
     fprintf(f, "wsgi_fcgi_connections_closed_total{reason=\"refused\"} %llu\n", t.conns_refused);
+    family(f, "wsgi_fcgi_connections_handed_over_total", "counter",
+           "Kept connections a stopping worker (reload, --max-requests, --max-rss) handed to the "
+           "workers that go on instead of closing them.");
+    fprintf(f, "wsgi_fcgi_connections_handed_over_total %llu\n", t.conns_handed);
     family(f, "wsgi_fcgi_worker_restarts_total", "counter",
            "Workers that ended and were replaced, by cause.");
     for (i = 0; i < sizeof restarts / sizeof restarts[0]; i++)

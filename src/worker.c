@@ -316,6 +316,7 @@ static void publish_counts(void *ctx, const struct wf_dispatch_counts *c)
     atomic_store_explicit(&s->counters.conns_timed_out, c->timed_out, memory_order_relaxed);
     atomic_store_explicit(&s->counters.conns_evicted, c->evicted, memory_order_relaxed);
     atomic_store_explicit(&s->counters.conns_refused, c->refused, memory_order_relaxed);
+    atomic_store_explicit(&s->counters.conns_handed, c->handed, memory_order_relaxed);
 }
 
 /* Kept connections stay with the worker that accepted them, so new ones

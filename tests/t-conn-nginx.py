@@ -22,7 +22,6 @@ import hashlib
 import http.client
 import random
 import re
-import socket
 import threading
 import time
 
@@ -34,26 +33,7 @@ APP = w.app("conn_app")
 
 
 def metrics(srv):
-    """wsgi-fcgi's /metrics (on its --stats socket) as {series: value}."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    try:
-        s.connect(srv.stats_addr[5:])
-        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    out = {}
-    for line in data.decode("utf-8", "replace").split("\r\n\r\n", 1)[-1].splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
+    return w.metrics(srv.stats_addr)
 
 
 # ------------------------------------------------------------------ --protocol auto

@@ -105,19 +105,8 @@ def raw_conn(s):
 
 def accepted(s):
     """wsgi_fcgi_connections_accepted_total from the --stats /metrics."""
-    c = fc.connect(s.stats_addr, 10)
-    try:
-        c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        c.close()
-    m = re.search(rb"^wsgi_fcgi_connections_accepted_total (\d+)", data, re.M)
-    return int(m.group(1)) if m else None
+    v = w.metrics(s.stats_addr).get("wsgi_fcgi_connections_accepted_total")
+    return None if v is None else int(v)
 
 
 def worker_fds(s):

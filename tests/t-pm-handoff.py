@@ -19,7 +19,6 @@ connection, but a POST becomes a 502.
   its siblings too."""
 
 import os
-import shutil
 import signal
 import time
 
@@ -80,6 +79,9 @@ def test_idle_kept_connections_survive_a_reload():
             "the stopping workers log the hand-over")
     w.check(w.log_has(srv, r"took over \d+ kept connections? from a stopping worker"),
             "the new workers log taking them over")
+    handed = w.metrics(srv.stats_addr).get("wsgi_fcgi_connections_handed_over_total")
+    w.check(handed is not None and handed >= len(conns),
+            "/metrics: wsgi_fcgi_connections_handed_over_total counts them (%s)" % handed)
     w.no_worker_died(srv)
     w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
 

@@ -687,6 +687,29 @@ def stats(addr, timeout=10):
     return json.loads(data.decode())
 
 
+def metrics(addr, timeout=10):
+    """The --stats socket's GET /metrics (Prometheus text) as
+    {series: value}, series with its labels as written."""
+    from . import fcgi
+    s = fcgi.connect(addr, timeout)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    out = {}
+    for line in data.decode("utf-8", "replace").split("\r\n\r\n", 1)[-1].splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
 def ready_pids(st):
     return sorted(w["pid"] for w in st["workers"] if w["state"] == "ready")
 
