@@ -72,7 +72,6 @@
 #define ACCEPT_PAUSE_MS 100
 #define STOP_GRACE_MS 1000       /* on stopping: heads on their way may still arrive */
 #define FRESH_MS 50              /* a head begun this recently will soon need a thread */
-#define BALANCE_MS 10            /* left new connections to a lighter worker: look again */
 #define SPARE_BUFS 16            /* buffers kept for reuse, each at most SPARE_MAX */
 #define SPARE_MAX 65536
 #define KEEPIDLE_S 60            /* TCP keep-alive: probe after 60 s idle, */
@@ -104,7 +103,6 @@ struct wf_dispatch {
     unsigned waiting;                /* threads waiting for work or the role */
     struct conn_list reading, idle, ready;
     unsigned nconns, busy, nkept;
-    int balancing;                   /* leaving new connections to lighter workers */
     unsigned long long accepted, timed_out, evicted, refused, handed, adopted;
     long long handoff_logged_ms;
     struct { unsigned char *buf; size_t cap; } spare[SPARE_BUFS];
@@ -824,12 +822,9 @@ static int next_timeout(const struct wf_dispatch *d, long long now)
 {
     long long t = -1;
 
-    /* Not accepting because of heads begun just now, or because other
-     * workers are lighter: look again soon. */
+    /* Not accepting because of heads begun just now: look again soon. */
     if (!d->listen_armed && d->reading.tail && now - d->reading.tail->since_ms < FRESH_MS)
         t = FRESH_MS;
-    if (d->balancing)
-        t = BALANCE_MS;
     if (d->reading.head) {
         long long h = d->reading.head->since_ms + d->o.header_timeout_ms - now;
         if (h < 0)
@@ -883,9 +878,7 @@ static void lead(struct wf_dispatch *d)
         /* Watch the listening socket only while a connection would be
          * taken: with EPOLLEXCLUSIVE a wake-up goes to one worker, so one
          * that is woken must accept. */
-        d->balancing = d->nkept && d->o.lighter_elsewhere &&
-                       d->o.lighter_elsewhere(d->o.hook_ctx, d->nkept);
-        listen_arm(d, !d->stopping_ms && !d->accept_resume_ms && !d->balancing &&
+        listen_arm(d, !d->stopping_ms && !d->accept_resume_ms &&
                       (d->nconns < d->o.max_conns || d->idle.n + d->reading.n > 0) &&
                       can_accept(d, now));
         publish(d);

@@ -28,7 +28,7 @@ enum wf_conn_state {
 
 struct wf_dispatch;
 
-/* Counts of a worker's connections, for balancing, --stats and metrics. */
+/* Counts of a worker's connections, for --stats and metrics. */
 struct wf_dispatch_counts {
     unsigned reading, idle, ready, busy;
     unsigned kept;                    /* of all those, kept at least once */
@@ -81,14 +81,11 @@ struct wf_dispatch_opts {
     int handoff_fd[2];
 
     /* Optional hooks, called with the loop's lock held: publish gets the
-     * counts whenever they may have changed; lighter_elsewhere says whether
-     * another worker with a free thread holds fewer kept connections than
-     * kept (then this one leaves new connections to it); successor says
-     * whether, now that this worker stops, other workers will serve on
-     * (not when the whole server shuts down). */
+     * counts whenever they may have changed; successor says whether, now
+     * that this worker stops, other workers will serve on (not when the
+     * whole server shuts down). */
     void *hook_ctx;
     void (*publish)(void *ctx, const struct wf_dispatch_counts *counts);
-    int (*lighter_elsewhere)(void *ctx, unsigned kept);
     int (*successor)(void *ctx);
 };
 

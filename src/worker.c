@@ -319,27 +319,6 @@ static void publish_counts(void *ctx, const struct wf_dispatch_counts *c)
     atomic_store_explicit(&s->counters.conns_handed, c->handed, memory_order_relaxed);
 }
 
-/* Kept connections stay with the worker that accepted them, so new ones
- * should go to the worker holding fewest: is there a serving worker with a
- * free thread that holds fewer than kept? */
-static int lighter_elsewhere(void *ctx, unsigned kept)
-{
-    struct wf_scoreboard *b = wf_board;
-    unsigned i;
-
-    if (!b || !wf_my_slot)
-        return 0;
-    for (i = 0; i < b->nslots; i++) {
-        struct wf_worker_slot *s = wf_scoreboard_slot(b, i);
-        if (s == wf_my_slot || atomic_load_explicit(&s->state, memory_order_relaxed) != WF_SLOT_READY)
-            continue;
-        if (atomic_load_explicit(&s->conns_busy, memory_order_relaxed) < b->threads &&
-            atomic_load_explicit(&s->conns_kept, memory_order_relaxed) < kept)
-            return 1;
-    }
-    return 0;
-}
-
 /* Whether other workers serve on once this one stops: not when the master
  * shuts the whole server down. */
 static int successor(void *ctx)
@@ -369,7 +348,6 @@ static int start_dispatch(const struct wf_config *cfg, struct wf_server *srv, co
     o.fcgi_max_conns = (unsigned long)o.max_conns * cfg->processes;
     o.fcgi_max_reqs = (unsigned long)cfg->threads * cfg->processes;
     o.publish = publish_counts;
-    o.lighter_elsewhere = lighter_elsewhere;
     o.handoff_fd[0] = wf_handoff_fd[0];
     o.handoff_fd[1] = wf_handoff_fd[1];
     o.successor = successor;
