@@ -142,6 +142,7 @@ struct master {
     unsigned long long reaped;
     struct wf_counter_totals retired;              /* counters of workers gone */
     unsigned long long restarts[WF_STOP_CAUSES];   /* workers replaced, by cause */
+    unsigned long long zygote_restarts;            /* zygotes that died and were replaced */
     struct zygote zyg[NZYGOTES];                   /* --preload */
     long long zygote_backoff, next_zygote;
     int watch_rd, watch_wr;   /* --reload: workers write module file paths */
@@ -410,6 +411,7 @@ static void zygote_reaped(struct master *m, struct zygote *z, int status)
                "a new one (it imports the application again); the workers keep serving",
                (int)pid, generation, how, lived);
     }
+    m->zygote_restarts++;
     if (lived < 2000)
         m->zygote_backoff = m->zygote_backoff
             ? (m->zygote_backoff * 2 > 30000 ? 30000 : m->zygote_backoff * 2) : 100;
@@ -1367,6 +1369,7 @@ static void master_wait(struct master *m, const sigset_t *waitmask)
     view.board = m->board;
     view.retired = &m->retired;
     view.restarts = m->restarts;
+    view.zygote_restarts = m->zygote_restarts;
     view.listen_fd = m->l->fd;
     {
         struct zygote *z = zygote_of(m, m->generation);

@@ -275,6 +275,9 @@ char *wf_stats_metrics(const struct wf_stats_view *v, size_t *lenp)
     for (i = 0; i < sizeof restarts / sizeof restarts[0]; i++)
         fprintf(f, "wsgi_fcgi_worker_restarts_total{cause=\"%s\"} %llu\n", restarts[i].name,
                 v->restarts[restarts[i].cause]);
+    family(f, "wsgi_fcgi_zygote_restarts_total", "counter",
+           "--preload: zygotes that died unexpectedly and were replaced (their workers serve on).");
+    fprintf(f, "wsgi_fcgi_zygote_restarts_total %llu\n", v->zygote_restarts);
     family(f, "wsgi_fcgi_workers", "gauge", "Worker processes, by state.");
     fprintf(f, "wsgi_fcgi_workers{state=\"starting\"} %u\n", workers[WF_SLOT_STARTING]);
     fprintf(f, "wsgi_fcgi_workers{state=\"ready\"} %u\n", workers[WF_SLOT_READY]);

@@ -35,6 +35,8 @@ struct wf_stats_view {
     int listen_fd;                              /* for the backlog depth */
     pid_t zygote;                               /* --preload: the serving
                                                  * generation's zygote, or 0 */
+    unsigned long long zygote_restarts;         /* zygotes that died and were
+                                                 * replaced */
 };
 
 struct wf_stats_client {

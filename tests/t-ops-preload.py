@@ -11,7 +11,8 @@ test counts the imports and knows the zygote's pid:
 * --max-requests recycles workers without importing again;
 * SIGHUP makes a new zygote, which imports once; all workers are new;
 * a zygote killed with SIGKILL: the workers keep serving, the master logs
-  it and starts a new zygote (one import), whose workers then serve;
+  it and starts a new zygote (one import, counted in
+  wsgi_fcgi_zygote_restarts_total), whose workers then serve;
 * --timeout kills a stuck worker of a zygote after logging its
   traceback, and --max-rss replaces a grown one: the replacements are
   forked from the zygote;
@@ -138,6 +139,8 @@ def test_zygote_killed():
     w.check(srv.log_has(r"zygote %d \(generation 1\) was killed by signal 9" % zygote, timeout=30),
             "the master logs the zygote's death")
     w.check(w.wait_for(lambda: len(imports(log)) == 2, 30), "a new zygote imports the application")
+    w.eq(w.metrics(srv.stats_addr).get("wsgi_fcgi_zygote_restarts_total"), 1.0,
+         "/metrics: wsgi_fcgi_zygote_restarts_total 1")
     w.eq(w.ready_pids(srv.stats()), workers, "the workers kept serving")
     w.check(every_worker_answers(srv, workers), "and answer")
     new_zygote = imports(log)[1]
