@@ -347,20 +347,36 @@ static void fcgi_thread_free(void *state)
 }
 
 /* Copies libfcgi's "NAME=VALUE" params into req (pointers stay valid until
- * FCGX_Finish_r).  The first entry is libfcgi's own FCGI_ROLE. */
+ * FCGX_Finish_r).  The first entry is libfcgi's own FCGI_ROLE; then one
+ * entry per pair, in order.  A value holding a NUL ends there as a C
+ * string, but libfcgi copied all of it (its entry is name + value + 2 bytes
+ * long): the walker noted its length, so it is taken whole. */
 static int collect_params(struct fcgi_state *st, struct wf_request *req)
 {
+    const struct wf_fcgi_walk *wk = &st->c->walk;
     char **e = st->fx.envp;
+    unsigned pair = 0, k = 0;
 
     if (e && *e && strncmp(*e, "FCGI_ROLE=", 10) == 0)
         e++;
-    for (; e && *e; e++) {
+    for (; e && *e; e++, pair++) {
         const char *eq = strchr(*e, '=');
+        size_t name_len, value_len;
         if (!eq)
             continue;
-        if (wf_req_add_param(req, *e, (size_t)(eq - *e), eq + 1, strlen(eq + 1)) < 0)
+        name_len = (size_t)(eq - *e);
+        value_len = strlen(eq + 1);
+        while (k < wk->n_nul_values && wk->nul_values[k].pair < pair)
+            k++;
+        if (k < wk->n_nul_values && wk->nul_values[k].pair == pair &&
+            wk->nul_values[k].name_len == name_len && wk->nul_values[k].value_len > value_len)
+            value_len = wk->nul_values[k].value_len;
+        if (wf_req_add_param(req, *e, name_len, eq + 1, value_len) < 0)
             return -1;
     }
+    if (wk->nul_values_lost)
+        wf_log(WF_LOG_WARNING, "%u more FastCGI param values hold a NUL byte: they end at it "
+               "(only the first %d are kept whole)", wk->nul_values_lost, WF_FW_NUL_VALUES);
     return 0;
 }
 

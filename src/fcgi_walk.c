@@ -152,6 +152,19 @@ static inline int get_len_at(const unsigned char *b, size_t n, size_t *at, uint3
     return 1;
 }
 
+/* Notes that pair number pair (0 = the first) has a NUL in its value. */
+static void note_nul_value(struct wf_fcgi_walk *w, unsigned pair, uint32_t name_len,
+                           uint32_t value_len)
+{
+    if (w->n_nul_values < WF_FW_NUL_VALUES) {
+        w->nul_values[w->n_nul_values].pair = pair;
+        w->nul_values[w->n_nul_values].name_len = name_len;
+        w->nul_values[w->n_nul_values++].value_len = value_len;
+    } else {
+        w->nul_values_lost++;
+    }
+}
+
 /* Feeds PARAMS content to the pair decoder.  -1 when a declared length is
  * longer than a head may be, -2 when a name holds a NUL or '=' byte (libfcgi
  * hands params over as "NAME=VALUE" C strings: such a name would be dropped
@@ -171,13 +184,15 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
             uint32_t nl, vl;
             if (get_len_at(b, n, &at, &nl) && get_len_at(b, n, &at, &vl) &&
                 nl <= w->max_head && vl <= w->max_head && (uint64_t)nl + vl <= n - at) {
+                w->nparams++;        /* as below: a pair counts once its lengths are read */
                 if ((i = name_scan(b + at, nl)) < nl) {
                     *bad = (size_t)(b - first) + at + i + 1;
                     return -2;
                 }
+                if (vl && memchr(b + at + nl, 0, vl))
+                    note_nul_value(w, w->nparams - 1, nl, vl);
                 b += at + nl + vl;
                 n -= at + nl + vl;
-                w->nparams++;
                 continue;
             }
         }
@@ -196,6 +211,10 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
         }
         if (w->pair_state == 3) {
             uint64_t take = w->pair_skip < n ? w->pair_skip : n;
+            if (!w->value_nul && memchr(b, 0, (size_t)take)) {
+                w->value_nul = 1;
+                note_nul_value(w, w->nparams - 1, w->pair_name_len, w->value_len);
+            }
             w->pair_skip -= take;
             b += take;
             n -= (size_t)take;
@@ -227,9 +246,12 @@ static int pairs_feed(struct wf_fcgi_walk *w, const unsigned char *b, size_t n, 
         }
         if (w->pair_state == 0) {
             w->name_len = v;
+            w->pair_name_len = v;
             w->pair_state = 1;
         } else {
             w->pair_skip = v;
+            w->value_len = v;
+            w->value_nul = 0;
             w->pair_state = w->name_len ? 2 : v ? 3 : 0;
             w->nparams++;
         }

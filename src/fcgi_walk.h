@@ -57,6 +57,8 @@ enum wf_fw_event {
     WF_FW_ERROR       /* refused: why says what; the walker stays failed */
 };
 
+#define WF_FW_NUL_VALUES 16
+
 struct wf_fcgi_walk {
     size_t max_head;          /* longest head (BEGIN_REQUEST to the empty PARAMS) */
 
@@ -87,6 +89,17 @@ struct wf_fcgi_walk {
     unsigned lenpos;
     uint32_t name_len;
     uint64_t pair_skip;
+    uint32_t pair_name_len, value_len;   /* of the pair in hand */
+    int value_nul;            /* its value holds a NUL (noted below) */
+
+    /* Values that hold a NUL byte.  libfcgi hands params over as
+     * "NAME=VALUE" C strings, which would end such a value at its first
+     * NUL; the front end takes the whole value (libfcgi copies every byte)
+     * by the length noted here.  pair: its place among the head's pairs
+     * (0 = the first).  Past WF_FW_NUL_VALUES they are cut, and
+     * nul_values_lost counts them. */
+    unsigned n_nul_values, nul_values_lost;
+    struct { uint32_t pair, name_len, value_len; } nul_values[WF_FW_NUL_VALUES];
 
     unsigned mgmt_type;       /* type of the management record reported */
     const char *why;          /* set with WF_FW_ERROR */

@@ -441,6 +441,69 @@ START_TEST(walk_param_name_bad_byte_every_position)
 }
 END_TEST
 
+/* Values holding a NUL are noted (place, name and value length), whole
+ * pairs at hand or split across records and pieces; past the room for
+ * them they are counted. */
+START_TEST(walk_param_value_with_nul)
+{
+    static const size_t steps[] = { 0, 1, 3, 7, 64 };
+    static struct stream s;
+    unsigned char p[4096];
+    char longval[300];
+    size_t n = 0, k;
+    unsigned i;
+
+    memset(longval, 'v', sizeof longval);
+    longval[150] = '\0';
+    s.len = 0;
+    begin_request(&s);
+    memcpy(p + n, "\x01\x03" "Ax\0y", 6);                  /* pair 0 */
+    n += 6;
+    n += pair(p + n, "BB", "plain");                        /* pair 1 */
+    n += encode_len(p + n, 3);                              /* pair 2: 4-byte length */
+    n += encode_len(p + n, sizeof longval);
+    memcpy(p + n, "CCC", 3);
+    memcpy(p + n + 3, longval, sizeof longval);
+    n += 3 + sizeof longval;
+    memcpy(p + n, "\x01\x01" "D\0", 4);                    /* pair 3: a lone NUL */
+    n += 4;
+    for (i = 0; i < WF_FW_NUL_VALUES + 2; i++) {            /* pairs 4..: two too many */
+        memcpy(p + n, "\x01\x02" "E\0e", 5);
+        n += 5;
+    }
+    record(&s, PARAMS, p, n / 3, 0);
+    record(&s, PARAMS, p + n / 3, n - n / 3, 5);
+    record(&s, PARAMS, NULL, 0, 0);
+    record(&s, STDIN, NULL, 0, 0);
+    for (k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        struct wf_fcgi_walk w;
+        size_t pos = 0, used;
+        enum wf_fw_event ev = WF_FW_MORE;
+
+        wf_fcgi_walk_init(&w, MAX_HEAD);
+        while (pos < s.len && ev == WF_FW_MORE) {
+            size_t piece = steps[k] && s.len - pos > steps[k] ? steps[k] : s.len - pos;
+            ev = wf_fcgi_walk(&w, s.b + pos, piece, &used);
+            pos += used;
+        }
+        ck_assert_int_eq(ev, WF_FW_HEAD);
+        ck_assert_uint_eq(w.nparams, 4 + WF_FW_NUL_VALUES + 2);
+        ck_assert_uint_eq(w.n_nul_values, WF_FW_NUL_VALUES);
+        ck_assert_uint_eq(w.nul_values_lost, 5);    /* pairs 0, 2, 3 and 16 E's fill 16 */
+        ck_assert_uint_eq(w.nul_values[0].pair, 0);
+        ck_assert_uint_eq(w.nul_values[0].name_len, 1);
+        ck_assert_uint_eq(w.nul_values[0].value_len, 3);
+        ck_assert_uint_eq(w.nul_values[1].pair, 2);
+        ck_assert_uint_eq(w.nul_values[1].name_len, 3);
+        ck_assert_uint_eq(w.nul_values[1].value_len, sizeof longval);
+        ck_assert_uint_eq(w.nul_values[2].pair, 3);
+        ck_assert_uint_eq(w.nul_values[2].value_len, 1);
+        ck_assert_uint_eq(w.nul_values[3].pair, 4);
+        ck_assert_uint_eq(w.nul_values[WF_FW_NUL_VALUES - 1].pair, WF_FW_NUL_VALUES);
+    }
+}
+END_TEST
+
 START_TEST(walk_param_value_with_equals)
 {
     static struct stream s;
@@ -936,6 +999,7 @@ Suite *suite_fcgi_walk(void)
     tcase_add_test(bad, walk_huge_name_length);
     tcase_add_test(bad, walk_huge_name_length_split);
     tcase_add_test(bad, walk_param_name_bad_byte_every_position);
+    tcase_add_test(bad, walk_param_value_with_nul);
     tcase_add_test(bad, walk_huge_value_length);
     tcase_add_test(bad, walk_huge_after_valid_pairs);
     tcase_add_test(bad, walk_huge_deep_in_params);

@@ -47,6 +47,26 @@ def test_latin1_roundtrip():
             check(False, "unexpected environ key invented: %r=%r" % (k, env[k]))
 
 
+def test_every_byte_in_a_value():
+    """A header value of all 256 byte values, NUL included, arrives whole
+    (libfcgi hands params over as C strings: the server takes their length
+    from the records), at once and split into 1-byte records."""
+    every = bytes(range(256))
+    with w.serve(w.app("echo_environ")) as s:
+        params = fc.default_params(path="/nul", extra=[(b"HTTP_X_EVERY", every),
+                                                        (b"HTTP_X_LONE_NUL", b"\x00"),
+                                                        (b"HTTP_X_AFTER", b"after")])
+        for sizes in (None, 1):
+            d, _ = environ_of(s, params, params_sizes=sizes)
+            if d is None:
+                return
+            env = d["environ"]
+            eq(env.get("HTTP_X_EVERY"), every.decode("latin-1"),
+               "every byte 0..255 in a value, NUL included (records split: %s)" % sizes)
+            eq(env.get("HTTP_X_LONE_NUL"), "\x00", "a value that is one NUL byte")
+            eq(env.get("HTTP_X_AFTER"), "after", "the next param is intact")
+
+
 def test_params_split_in_tiny_records():
     """PARAMS cut into 1-byte and odd-sized records (length prefixes split
     across records), with a long value needing 4-byte lengths."""
