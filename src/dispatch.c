@@ -41,6 +41,9 @@
  * have no deadline (web servers reuse them, and closing one races with a
  * request the web server is already sending on it); only when the worker
  * holds --max-connections is the longest idle one closed for a newcomer.
+ * A worker that stops while the server goes on hands its kept connections
+ * to the others instead of closing them (see "handing kept connections
+ * over" below).
  * TCP connections inherit SO_KEEPALIVE from the listening socket, so those
  * of a vanished host go away.  accept() failing for lack of descriptors or
  * memory pauses accepting for a moment, with one log line a second at most.
