@@ -106,7 +106,7 @@ struct wf_dispatch {
     unsigned waiting;                /* threads waiting for work or the role */
     struct conn_list reading, idle, ready;
     unsigned nconns, busy, nkept;
-    unsigned long long accepted, timed_out, evicted, refused, handed, adopted;
+    unsigned long long accepted, timed_out, evicted, refused, handed;
     long long handoff_logged_ms;
     struct { unsigned char *buf; size_t cap; } spare[SPARE_BUFS];
     unsigned nspare;
@@ -546,6 +546,31 @@ static int refused_peer(struct wf_dispatch *d, int fd, const struct sockaddr *sa
     return 1;
 }
 
+/* A new connection of d in state (READING or IDLE), making room under
+ * --max-connections first.  NULL (fd closed, logged) when out of memory. */
+static struct wf_conn *conn_new(struct wf_dispatch *d, int fd, enum wf_proto proto,
+                                enum wf_conn_state state, long long now)
+{
+    struct wf_conn *c;
+
+    if (d->nconns >= d->o.max_conns)
+        evict_one(d, now);   /* none to evict: over the limit by this one */
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        wf_log(WF_LOG_ERROR, "out of memory taking a connection");
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->proto = proto;
+    c->io_timeout_ms = (int)d->o.io_timeout_ms;
+    wf_fcgi_walk_init(&c->walk, d->o.max_head);
+    c->state = WF_CONN_BUSY;       /* in no list yet */
+    set_state(d, c, state, now);
+    d->nconns++;
+    return c;
+}
+
 static void accept_one(struct wf_dispatch *d, long long now)
 {
     struct wf_conn *c;
@@ -577,21 +602,8 @@ static void accept_one(struct wf_dispatch *d, long long now)
     }
     if (check && refused_peer(d, fd, (struct sockaddr *)&ss, sslen, now))
         return;
-    if (d->nconns >= d->o.max_conns)
-        evict_one(d, now);   /* none to evict: over the limit by this one */
-    c = calloc(1, sizeof *c);
-    if (!c) {
-        wf_log(WF_LOG_ERROR, "out of memory accepting a connection");
-        close(fd);
+    if (!(c = conn_new(d, fd, d->o.protocol, WF_CONN_READING, now)))
         return;
-    }
-    c->fd = fd;
-    c->proto = d->o.protocol;
-    c->io_timeout_ms = (int)d->o.io_timeout_ms;
-    wf_fcgi_walk_init(&c->walk, d->o.max_head);
-    c->state = WF_CONN_BUSY;       /* in no list yet */
-    set_state(d, c, WF_CONN_READING, now);
-    d->nconns++;
     d->accepted++;
     conn_input(d, c, now);
 }
@@ -612,32 +624,44 @@ static int handoff_allowed(const struct wf_dispatch *d)
     return d->o.handoff_fd[0] >= 0 && (!d->o.successor || d->o.successor(d->o.hook_ctx));
 }
 
-/* One datagram carrying n descriptors.  0, or -1 when nothing was sent. */
-static int handoff_send(const struct wf_dispatch *d, const int *fds, unsigned n)
-{
-    char byte = 'k';
-    struct iovec iov = { &byte, 1 };
+/* A hand-over datagram: one byte, and up to HANDOFF_BATCH descriptors. */
+struct handoff_msg {
+    struct msghdr msg;
+    struct iovec iov;
+    char byte;
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int) * HANDOFF_BATCH)];
     } u;
-    struct msghdr msg;
+};
+
+static void handoff_msg_init(struct handoff_msg *m, size_t controllen)
+{
+    memset(m, 0, sizeof *m);
+    m->byte = 'k';
+    m->iov.iov_base = &m->byte;
+    m->iov.iov_len = 1;
+    m->msg.msg_iov = &m->iov;
+    m->msg.msg_iovlen = 1;
+    m->msg.msg_control = m->u.buf;
+    m->msg.msg_controllen = controllen;
+}
+
+/* One datagram carrying n descriptors.  0, or -1 when nothing was sent. */
+static int handoff_send(const struct wf_dispatch *d, const int *fds, unsigned n)
+{
+    struct handoff_msg m;
     struct cmsghdr *cm;
     ssize_t r;
 
-    memset(&msg, 0, sizeof msg);
-    memset(&u, 0, sizeof u);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-    cm = CMSG_FIRSTHDR(&msg);
+    handoff_msg_init(&m, CMSG_SPACE(sizeof(int) * n));
+    cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
     memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
     do
-        r = sendmsg(d->o.handoff_fd[0], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        r = sendmsg(d->o.handoff_fd[0], &m.msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     while (r < 0 && errno == EINTR);
     return r == 1 ? 0 : -1;
 }
@@ -673,26 +697,12 @@ static void hand_off(struct wf_dispatch *d, struct wf_conn **cs, unsigned n, lon
  * connection (the web server may already have sent its next request). */
 static void adopt_one(struct wf_dispatch *d, int fd, long long now)
 {
-    struct wf_conn *c;
+    struct wf_conn *c = conn_new(d, fd, WF_PROTO_FCGI, WF_CONN_IDLE, now);
 
-    if (d->nconns >= d->o.max_conns)
-        evict_one(d, now);
-    c = calloc(1, sizeof *c);
-    if (!c) {
-        wf_log(WF_LOG_ERROR, "out of memory taking over a kept connection");
-        close(fd);
+    if (!c)
         return;
-    }
-    c->fd = fd;
-    c->proto = WF_PROTO_FCGI;
-    c->io_timeout_ms = (int)d->o.io_timeout_ms;
-    wf_fcgi_walk_init(&c->walk, d->o.max_head);
-    c->state = WF_CONN_BUSY;       /* in no list yet */
-    set_state(d, c, WF_CONN_IDLE, now);
     c->kept = 1;
     d->nkept++;
-    d->nconns++;
-    d->adopted++;
     if (conn_arm(d, c) < 0)
         conn_close(d, c);
 }
@@ -703,27 +713,17 @@ static void adopt(struct wf_dispatch *d, long long now)
     unsigned taken = 0;
 
     for (;;) {
-        char byte;
-        struct iovec iov = { &byte, 1 };
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int) * HANDOFF_BATCH)];
-        } u;
-        struct msghdr msg;
+        struct handoff_msg m;
         struct cmsghdr *cm;
         ssize_t r;
 
-        memset(&msg, 0, sizeof msg);
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = u.buf;
-        msg.msg_controllen = sizeof u.buf;
-        r = recvmsg(d->o.handoff_fd[1], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        handoff_msg_init(&m, sizeof m.u.buf);
+        r = recvmsg(d->o.handoff_fd[1], &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             break;          /* EAGAIN: another worker was quicker, or all taken */
-        for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        for (cm = CMSG_FIRSTHDR(&m.msg); cm; cm = CMSG_NXTHDR(&m.msg, cm)) {
             if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
                 unsigned k, nfd = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
                 int fds[HANDOFF_BATCH];
@@ -735,7 +735,7 @@ static void adopt(struct wf_dispatch *d, long long now)
                 taken += nfd;
             }
         }
-        if (msg.msg_flags & MSG_CTRUNC)
+        if (m.msg.msg_flags & MSG_CTRUNC)
             wf_log(WF_LOG_WARNING, "a hand-over of kept connections was cut short: the kernel "
                    "closed the rest");
     }
@@ -758,7 +758,6 @@ static void counts(const struct wf_dispatch *d, struct wf_dispatch_counts *out)
     out->evicted = d->evicted;
     out->refused = d->refused;
     out->handed = d->handed;
-    out->adopted = d->adopted;
 }
 
 static void publish(const struct wf_dispatch *d)

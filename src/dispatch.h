@@ -33,8 +33,7 @@ struct wf_dispatch_counts {
     unsigned reading, idle, ready, busy;
     unsigned kept;                    /* of all those, kept at least once */
     unsigned long long accepted, timed_out, evicted, refused;
-    unsigned long long handed, adopted;   /* kept connections given to / taken from
-                                           * other workers */
+    unsigned long long handed;        /* kept connections given to other workers */
 };
 
 struct wf_conn {

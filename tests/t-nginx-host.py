@@ -149,17 +149,7 @@ def test_radicale_non_ascii_path():
 
 def raw_http(port, data):
     """Send raw bytes, read the answer to EOF: (status line, body)."""
-    s = socket.create_connection(("127.0.0.1", port), 30)
-    try:
-        s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        s.close()
+    out = w.exchange(socket.create_connection(("127.0.0.1", port), 30), data)
     head, _, body = out.partition(b"\r\n\r\n")
     return head.split(b"\r\n")[0].decode("latin-1"), body
 

@@ -18,19 +18,9 @@ import time
 
 import wftest as w
 from wftest import fcgi as fc
-from wftest.load import Load, pm_server
+from wftest.load import Load, pm_server, write_version
 
 SKIP_COMMS = ("wf-zygote", "wf-forker")
-
-
-def write_version(path, version):
-    with open(w.app("pm_app"), encoding="utf-8") as f:
-        src = f.read()
-    src = src.replace('VERSION = "one"', 'VERSION = "%s"' % version)
-    tmp = path + ".new"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(src)
-    os.replace(tmp, path)
 
 
 def version_of(srv):

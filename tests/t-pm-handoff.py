@@ -24,15 +24,7 @@ import time
 
 import wftest as w
 from wftest import fcgi as fc
-from wftest.load import Load, pm_server
-
-
-def set_version(path, version):
-    with open(w.app("pm_app"), encoding="utf-8") as f:
-        src = f.read().replace('VERSION = "one"', 'VERSION = "%s"' % version)
-    with open(path + ".new", "w", encoding="utf-8") as f:
-        f.write(src)
-    os.replace(path + ".new", path)
+from wftest.load import Load, pm_server, write_version
 
 
 def echo(conn, n):
@@ -45,7 +37,7 @@ def echo(conn, n):
 
 def test_idle_kept_connections_survive_a_reload():
     path = w.tmp("app.py")
-    set_version(path, "one")
+    write_version(path, "one")
     srv = pm_server("idle", ["-p", "2", "-t", "1"], app=path)
     old = set(w.ready_pids(srv.stats()))
     conns = [fc.Connection(srv.addr, 15) for _ in range(12)]
@@ -56,7 +48,7 @@ def test_idle_kept_connections_survive_a_reload():
         first[i] = int(w.header(r, "X-Pid"))
     w.check(set(first.values()) <= old, "answered by the first generation")
 
-    set_version(path, "two")
+    write_version(path, "two")
     srv.kill(signal.SIGHUP)
     w.check(w.wait_for(lambda: not any(w.alive(p) for p in old), 30),
             "the old workers exited")
@@ -105,13 +97,13 @@ def no_retry_load(srv, what, action, clients=4):
 
 def test_busy_kept_connections_through_reloads():
     path = w.tmp("app.py")
-    set_version(path, "v0")
+    write_version(path, "v0")
     srv = pm_server("busy", ["-p", "2", "-t", "2"], app=path)
 
     def reloads(load):
         for k in range(1, 4):
             old = set(w.ready_pids(srv.stats()))
-            set_version(path, "v%d" % k)
+            write_version(path, "v%d" % k)
             srv.kill(signal.SIGHUP)
             w.check(w.wait_for(lambda: not any(w.alive(p) for p in old), 30),
                     "reload %d: the old workers exited" % k)

@@ -7,26 +7,13 @@
 * An edit with a syntax error, then SIGHUP: the old workers keep serving
   the old code; a fixed edit and SIGHUP then load it."""
 
-import os
 import shutil
 import signal
 import time
 
 import wftest as w
 from wftest import fcgi as fc
-from wftest.load import Load, pm_server
-
-
-def write_version(path, version, broken=False):
-    with open(w.app("pm_app"), encoding="utf-8") as f:
-        src = f.read()
-    src = src.replace('VERSION = "one"', 'VERSION = "%s"' % version)
-    if broken:
-        src += "\ndef broken(:\n"
-    tmp = path + ".new"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(src)
-    os.replace(tmp, path)
+from wftest.load import Load, pm_server, write_version
 
 
 def version_of(srv):

@@ -672,36 +672,31 @@ def serve(app_spec, args=(), **kw):
         untrack(s)
 
 
-def stats(addr, timeout=10):
-    """The --stats document (one connection, read to EOF)."""
-    s = fcgi.connect(addr, timeout)
+def exchange(s, data=b""):
+    """Sends data on socket s, reads the answer to EOF, closes s."""
     try:
-        data = b""
+        if data:
+            s.sendall(data)
+        out = b""
         while True:
             chunk = s.recv(65536)
             if not chunk:
                 break
-            data += chunk
+            out += chunk
     finally:
         s.close()
-    return json.loads(data.decode())
+    return out
+
+
+def stats(addr, timeout=10):
+    """The --stats document (one connection, read to EOF)."""
+    return json.loads(exchange(fcgi.connect(addr, timeout)).decode())
 
 
 def metrics(addr, timeout=10):
     """The --stats socket's GET /metrics (Prometheus text) as
     {series: value}, series with its labels as written."""
-    from . import fcgi
-    s = fcgi.connect(addr, timeout)
-    try:
-        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
+    data = exchange(fcgi.connect(addr, timeout), b"GET /metrics HTTP/1.0\r\n\r\n")
     out = {}
     for line in data.decode("utf-8", "replace").split("\r\n\r\n", 1)[-1].splitlines():
         if line and not line.startswith("#"):

@@ -4,6 +4,7 @@ sending /echo requests to tests/apps/pm_app.py with a request-specific query
 and body and checking every byte of each answer.  Bounded by count, or by
 stop() and a bounded join()."""
 
+import os
 import random
 import socket
 import threading
@@ -195,6 +196,20 @@ class Load:
                 "%d pids, %d threads" % (self.ok, self.failed, self.stale,
                                          self.reconnects, len(self.pids),
                                          len(self.threads)))
+
+
+def write_version(path, version, broken=False):
+    """A copy of tests/apps/pm_app.py at path whose VERSION (its X-Version
+    header) is version, replaced atomically; broken adds a syntax error."""
+    with open(w.app("pm_app"), encoding="utf-8") as f:
+        src = f.read()
+    src = src.replace('VERSION = "one"', 'VERSION = "%s"' % version)
+    if broken:
+        src += "\ndef broken(:\n"
+    tmp = path + ".new"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(src)
+    os.replace(tmp, path)
 
 
 def pm_server(name, args, app=None, **kw):
