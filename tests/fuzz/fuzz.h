@@ -72,6 +72,22 @@ static inline uint64_t fuzz_rand(uint64_t *s)
     return x * 2685821657736338717ull;
 }
 
+/* The oracle for a Content-Length: 1..18 ASCII digits, else -1. */
+static inline long long fuzz_ref_digits(const unsigned char *s, size_t n)
+{
+    long long v = 0;
+    size_t i;
+
+    if (n == 0 || n > 18)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 /* A heap copy of exactly n bytes, so a read past them is an ASan report. */
 static inline unsigned char *fuzz_dup(const void *p, size_t n)
 {

@@ -32,21 +32,6 @@ static const unsigned long ranges[8][2] = {
     { 1, 1000000000UL }, { 1, ULONG_MAX }, { 0, ULONG_MAX }, { 10, 9 },
 };
 
-static long long ref_content_length(const unsigned char *s, size_t n)
-{
-    long long v = 0;
-    size_t i;
-
-    if (n == 0 || n > 18)
-        return -1;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* Decimal text compared with max by length first, so nothing overflows:
  * 1 when s (digits only, leading zeros allowed) is <= max. */
 static int fits(const char *s, unsigned long max, unsigned long *v)
@@ -80,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!z)
         abort();
-    FUZZ_CHECK(cl == ref_content_length(exact, in.n), "CONTENT_LENGTH %lld, expected %lld", cl,
-               ref_content_length(exact, in.n));
+    FUZZ_CHECK(cl == fuzz_ref_digits(exact, in.n), "CONTENT_LENGTH %lld, expected %lld", cl,
+               fuzz_ref_digits(exact, in.n));
     FUZZ_CHECK(wf_parse_content_length(NULL, 0) == -1, "NULL parsed");
 
     memcpy(z, in.p, in.n);

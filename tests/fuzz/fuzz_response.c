@@ -102,23 +102,13 @@ static int ref_hop(const unsigned char *s, size_t n)
 /* Content-Length: blanks around 1..18 digits; -1 otherwise. */
 static long long ref_length(const unsigned char *s, size_t n)
 {
-    long long v = 0;
-    size_t i;
-
     while (n && (*s == ' ' || *s == '\t')) {
         s++;
         n--;
     }
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 0 || n > 18)
-        return -1;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
+    return fuzz_ref_digits(s, n);
 }
 
 static void predicates(const unsigned char *p, size_t n)
