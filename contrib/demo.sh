@@ -37,7 +37,7 @@ die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 if [ -z "${DEMO_BIN:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=""
     for p in $PACKAGES; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        grep -q 'install ok installed' <<< "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" \
             || missing="$missing $p"
     done
     if [ -n "$missing" ]; then

@@ -194,9 +194,9 @@ nginx_round_trip() {
         return
     fi
     printf '%s\n' "$out" | head -n 1 | indent
-    if printf '%s\n' "$out" | head -n 1 | grep -q '^HTTP/[0-9.]* 200' &&
-        printf '%s\n' "$out" | grep -q '<title>wsgi-fcgi example</title>' &&
-        printf '%s\n' "$out" | grep -q "<th>HTTP_HOST</th><td>127.0.0.1:$port</td>"; then
+    if grep -q '^HTTP/[0-9.]* 200' <<< "${out%%$'\n'*}" &&
+        grep -q '<title>wsgi-fcgi example</title>' <<< "$out" &&
+        grep -q "<th>HTTP_HOST</th><td>127.0.0.1:$port</td>" <<< "$out"; then
         ok nginx "GET http://127.0.0.1:$port/ -> 200, the example page, through nginx and /usr/bin/wsgi-fcgi"
     else
         printf '%s\n' "$out" | head -n 20 | indent
@@ -207,7 +207,9 @@ nginx_round_trip() {
 # ---- the template service's ExecStart ---------------------------------------------------
 unit_exec() {
     local tmp exec pid body i
-    if ! /usr/bin/wsgi-fcgi --help 2>&1 | grep -q -- '--config'; then
+    # No pipe into grep -q: under pipefail, grep leaving early can kill the
+    # writer with SIGPIPE and fail the test at random.
+    if ! grep -q -- '--config' <<< "$(/usr/bin/wsgi-fcgi --help 2>&1)"; then
         skip unit "this wsgi-fcgi has no --config yet"
         return
     fi
@@ -245,7 +247,7 @@ unit_exec() {
     for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    if printf '%s\n' "$body" | grep -q '^ok'; then
+    if grep -q '^ok' <<< "$body"; then
         ok unit "example.conf accepted; ExecStart=$exec -> GET /health: ok"
     else
         printf '%s\n' "$body" | head -n 10 | indent
@@ -269,7 +271,7 @@ purge() {
              /lib/systemd/system/wsgi-fcgi@.service; do
         [ -e "$f" ] && left="$left $f"
     done
-    if dpkg-query -W -f='${Status}' wsgi-fcgi 2>/dev/null | grep -q 'installed\|config-files'; then
+    if grep -q 'installed\|config-files' <<< "$(dpkg-query -W -f='${Status}' wsgi-fcgi 2>/dev/null)"; then
         left="$left (dpkg: $(dpkg-query -W -f='${Status}' wsgi-fcgi))"
     fi
     if [ -n "$left" ]; then

@@ -143,11 +143,13 @@ run_cell() {
     fi
     if [ -x "$dir/src/wsgi-fcgi" ]; then
         ver=$("$dir/src/wsgi-fcgi" --version 2>&1)
-        if ! printf '%s\n' "$ver" | grep -qF "Python $(full_of "$py") ($py)"; then
+        # grep -q reads here-strings, never a pipe: under pipefail a writer
+        # killed by SIGPIPE when grep leaves early would fail at random.
+        if ! grep -qF "Python $(full_of "$py") ($py)" <<< "$ver"; then
             notes="$notes; --version does not name $py: $(printf '%s' "$ver" | paste -sd ' ' -)"
             fail=$((fail + 1))
         fi
-        if [ -n "$assign" ] && ldd "$dir/src/wsgi-fcgi" | grep -q libpython; then
+        if [ -n "$assign" ] && grep -q libpython <<< "$(ldd "$dir/src/wsgi-fcgi")"; then
             notes="$notes; linked to a shared libpython"
             fail=$((fail + 1))
         fi
@@ -194,7 +196,7 @@ for py in "${REFUSE[@]}"; do
     rc=$?
     err=$(cat "$dir/configure.err")
     if [ "$rc" != 0 ] && [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] &&
-        printf '%s\n' "$err" | grep -q "^configure: error: Python $full ($py) is too old"; then
+        grep -q "^configure: error: Python $full ($py) is too old" <<< "$err"; then
         REFUSED_LINES+=("python $full ($py): refused by configure, as it must be: \"$err\"")
         REFUSED_OK=$((REFUSED_OK + 1))
     else

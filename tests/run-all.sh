@@ -54,7 +54,7 @@ install_packages() {
     command -v apt-get >/dev/null 2>&1 || return 0
     local missing="" p
     for p in $PACKAGES; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        grep -q 'install ok installed' <<< "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" \
             || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
