@@ -85,6 +85,9 @@ TOTAL_RAN=0     # tests the automake harness ran (TOTAL lines)
 SUMMARY=""      # text printed at the end
 
 add_summary() { SUMMARY="$SUMMARY$*"$'\n'; }
+FAILURES=""     # the failed checks of failed tests, printed last (a log viewer
+                # that keeps only the head and tail of the output still shows them)
+add_failure() { FAILURES="$FAILURES$*"$'\n'; }
 
 # Value of "# NAME: n" in an automake test-suite.log (0 when absent).
 suite_count() {
@@ -135,6 +138,8 @@ summarize() {
             add_summary "  FAILED: ${t#"$dir"/} ($(sed -n 's/^:test-result: //p' "$trs" | sort -u | paste -sd ' ' -))"
             if [ -f "$t.log" ]; then
                 add_summary "$(tail -n 40 "$t.log" | sed 's/^/    | /')"
+                add_failure "  $name: ${t#"$dir"/}"
+                add_failure "$(grep -E -A3 '^(FAIL|ERROR|Traceback)' "$t.log" | head -n 40 | sed 's/^/    | /')"
             fi
         elif grep -q '^:test-result: SKIP' "$trs"; then
             t=${trs%.trs}
@@ -259,6 +264,11 @@ END=$(date +%s)
 say "summary ($((END - START)) s)"
 printf '%s' "$SUMMARY"
 echo
+if [ -n "$FAILURES" ]; then
+    echo "failed checks:"
+    printf '%s' "$FAILURES"
+    echo
+fi
 RESULT="$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_SKIP" -gt 0 ] && RESULT="$RESULT, $TOTAL_SKIP skipped"
 STATUS=0

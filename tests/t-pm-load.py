@@ -1,9 +1,9 @@
 """8 concurrent keep-alive clients x 2,000 requests against
--p 2 -t 4: every answer byte-correct, spread over both workers and several
-threads, and the --stats request counters add up to what was sent."""
+-p 2 -t 4: every answer byte-correct, from several threads, both workers
+taking connections, and the --stats request counters add up to what was sent."""
 
 import wftest as w
-from wftest.load import Load, pm_server
+from wftest.load import Load, every_worker_serves, pm_server
 
 CLIENTS = 8
 PER_CLIENT = 2000
@@ -22,8 +22,6 @@ def test_load():
     w.eq(load.reconnects, 0, "no kept connection was closed by the server")
     w.eq(load.ok, CLIENTS * PER_CLIENT,
          "every request got its exact, request-specific answer")
-    pids = sorted(int(p) for p in load.pids)
-    w.eq(pids, workers, "answers came from both workers (X-Pid)")
     w.log("# requests per worker: %s" % load.pids)
     w.log("# requests per (worker, thread): %s"
           % sorted(load.threads.values()))
@@ -37,6 +35,10 @@ def test_load():
     w.eq(sum(wk["errors"] for wk in st["workers"]), 0,
          "--stats counts no errors")
     w.eq(w.worker_pids(st), workers, "the same two workers throughout")
+    # Which worker a kept connection lands on depends on timing; that both
+    # take connections from the shared socket does not.
+    w.eq(every_worker_serves(srv, workers, threads=4), workers,
+         "answers came from both workers (X-Pid)")
     w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
 
 

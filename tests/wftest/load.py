@@ -216,3 +216,42 @@ def pm_server(name, args, app=None, **kw):
     """The process-model tests' server: tests/apps/pm_app.py (or app) with
     --stats, ready when all its workers are."""
     return w.Server(app or w.app("pm_app"), args, name=name, stats=True, **kw)
+
+
+def every_worker_serves(srv, workers, threads=1, secs=15.0):
+    """Shows that each of workers (their pids) takes connections from the
+    shared socket, whatever the timing: /sleep requests on new connections,
+    one at a time, each sent once --stats counts the previous one busy.
+    A worker whose threads are all busy does not accept, so by the time
+    len(workers) * threads are in flight every worker runs one; stops as
+    soon as each does.  Returns the pids the /sleep answers came from (the
+    requests are awaited; each must answer 200)."""
+    from wftest import fcgi as fc
+    results, ts = [], []
+
+    def busy():
+        try:
+            return {wk["pid"]: wk["busy_threads"] for wk in srv.stats()["workers"]}
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    def one(i):
+        results[i] = fc.get(srv.addr, "/sleep", "s=%g" % secs, timeout=secs + 60)
+
+    seen = set()
+    for i in range(len(workers) * threads):
+        results.append(None)
+        t = threading.Thread(target=one, args=(i,), daemon=True)
+        t.start()
+        ts.append(t)
+        w.check(w.wait_for(lambda: sum(busy().values()) >= i + 1, 20),
+                "/sleep %d is running (--stats busy_threads)" % (i + 1))
+        seen = {pid for pid, n in busy().items() if n > 0}
+        if seen >= set(workers):
+            break
+    w.eq(sorted(seen), sorted(workers), "every worker runs a request from the shared socket")
+    for t in ts:
+        t.join(secs + 60)
+    w.check(all(r is not None and r.status == 200 for r in results),
+            "every /sleep answered 200", [r and r.status for r in results])
+    return sorted({int(w.header(r, "X-Pid")) for r in results if r is not None})
