@@ -12,7 +12,7 @@ import time
 
 import wftest as w
 from wftest import fcgi as fc
-from wftest.load import pm_server
+from wftest.load import busy_threads, pm_server
 
 
 def slow_requests(srv, n, secs):
@@ -28,10 +28,7 @@ def slow_requests(srv, n, secs):
 
 
 def busy(srv):
-    try:
-        return sum(wk["busy_threads"] for wk in srv.stats()["workers"])
-    except (OSError, ValueError):
-        return -1
+    return sum(busy_threads(srv).values())
 
 
 def test_sigterm_finishes_slow_requests():

@@ -218,6 +218,15 @@ def pm_server(name, args, app=None, **kw):
     return w.Server(app or w.app("pm_app"), args, name=name, stats=True, **kw)
 
 
+def busy_threads(srv):
+    """{worker pid: threads running a request} from srv's --stats ({} while
+    the stats socket does not answer)."""
+    try:
+        return {wk["pid"]: wk["busy_threads"] for wk in srv.stats()["workers"]}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def every_worker_serves(srv, workers, threads=1, secs=15.0):
     """Shows that each of workers (their pids) takes connections from the
     shared socket, whatever the timing: /sleep requests on new connections,
@@ -226,14 +235,7 @@ def every_worker_serves(srv, workers, threads=1, secs=15.0):
     len(workers) * threads are in flight every worker runs one; stops as
     soon as each does.  Returns the pids the /sleep answers came from (the
     requests are awaited; each must answer 200)."""
-    from wftest import fcgi as fc
     results, ts = [], []
-
-    def busy():
-        try:
-            return {wk["pid"]: wk["busy_threads"] for wk in srv.stats()["workers"]}
-        except (OSError, ValueError, KeyError):
-            return {}
 
     def one(i):
         results[i] = fc.get(srv.addr, "/sleep", "s=%g" % secs, timeout=secs + 60)
@@ -244,9 +246,9 @@ def every_worker_serves(srv, workers, threads=1, secs=15.0):
         t = threading.Thread(target=one, args=(i,), daemon=True)
         t.start()
         ts.append(t)
-        w.check(w.wait_for(lambda: sum(busy().values()) >= i + 1, 20),
+        w.check(w.wait_for(lambda: sum(busy_threads(srv).values()) >= i + 1, 20),
                 "/sleep %d is running (--stats busy_threads)" % (i + 1))
-        seen = {pid for pid, n in busy().items() if n > 0}
+        seen = {pid for pid, n in busy_threads(srv).items() if n > 0}
         if seen >= set(workers):
             break
     w.eq(sorted(seen), sorted(workers), "every worker runs a request from the shared socket")
