@@ -23,9 +23,9 @@ test counts the imports and knows the zygote's pid:
 
 import os
 import signal
-import threading
 
 import wftest as w
+from wftest.load import every_worker_serves
 
 
 def imports(path):
@@ -50,31 +50,11 @@ def answer(srv, path="/"):
     return dict(kv.split("=", 1) for kv in bytes(r.body).decode().split())
 
 
-def every_worker_answers(srv, pids, rounds=20):
-    """Rounds of concurrent slow requests, enough to keep every thread of
-    every worker busy, until each pid in pids has answered (bounded)."""
-    seen = set()
-
-    def one():
-        a = answer(srv, "/sleep")
-        if a:
-            seen.add(int(a["pid"]))
-    for _ in range(rounds):
-        ts = [threading.Thread(target=one) for _ in range(2 * len(pids) * 2)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
-        if set(pids) <= seen:
-            return True
-    return False
-
-
 def test_preload_imports_once():
     srv, log = server("preload", ["-p", "4", "-t", "2"])
     pids = w.ready_pids(srv.stats())
     w.eq(len(pids), 4, "four workers ready")
-    w.check(every_worker_answers(srv, pids), "every worker answers")
+    w.check(every_worker_serves(srv, pids, threads=2), "every worker answers")
     got = imports(log)
     w.eq(len(got), 1, "the application was imported once for -p 4")
     w.check(got and got[0] not in pids, "by a process that is not a worker (the zygote)")
@@ -142,7 +122,7 @@ def test_zygote_killed():
     w.eq(w.metrics(srv.stats_addr).get("wsgi_fcgi_zygote_restarts_total"), 1.0,
          "/metrics: wsgi_fcgi_zygote_restarts_total 1")
     w.eq(w.ready_pids(srv.stats()), workers, "the workers kept serving")
-    w.check(every_worker_answers(srv, workers), "and answer")
+    w.check(every_worker_serves(srv, workers, threads=2), "and answer")
     new_zygote = imports(log)[1]
     os.kill(workers[0], signal.SIGKILL)
     w.check(srv.log_has("forked from zygote %d" % new_zygote, timeout=30),

@@ -37,8 +37,7 @@ def test_load():
     w.eq(w.worker_pids(st), workers, "the same two workers throughout")
     # Which worker a kept connection lands on depends on timing; that both
     # take connections from the shared socket does not.
-    w.eq(every_worker_serves(srv, workers, threads=4), workers,
-         "answers came from both workers (X-Pid)")
+    w.check(every_worker_serves(srv, workers, threads=4), "answers came from both workers")
     w.eq(srv.stop(), 0, "SIGTERM: the master exits 0")
 
 

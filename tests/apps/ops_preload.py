@@ -5,7 +5,7 @@ so a test counts how many times, and in which process, the application was
 imported.  Routes, by PATH_INFO:
 
   /exit     os._exit(3) in the middle of the request (a crashing worker)
-  /sleep    sleeps 0.3 s first (to spread concurrent requests over workers)
+  /sleep    sleeps ?s=SECONDS (float, default 0.3) first, then answers as below
   anything  "pid=P imported_by=I gen=G": the serving process, the process
             that imported the module, and GENERATION below
 """
@@ -25,7 +25,8 @@ def application(environ, start_response):
     if environ.get("PATH_INFO") == "/exit":
         os._exit(3)
     if environ.get("PATH_INFO") == "/sleep":
-        time.sleep(0.3)
+        q = environ.get("QUERY_STRING", "")
+        time.sleep(float(q[2:]) if q.startswith("s=") else 0.3)
     body = ("pid=%d imported_by=%d gen=%s" % (os.getpid(), IMPORTED_BY, GENERATION)).encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
